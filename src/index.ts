@@ -1,0 +1,17 @@
+export { computeCenToken, type CentagateCredentials } from './cen-token.js';
+export {
+  CentagateClient,
+  type CentagateClientOptions,
+  type CentagateClientStats,
+  type CentagateReply,
+  type SessionCheck,
+} from './client.js';
+export {
+  CentagateSessionError,
+  CentagateUnauthorizedError,
+  CentagateUnavailableError,
+  type DenialReason,
+  type UnauthorizedReason,
+  type UnavailableReason,
+  type UpstreamFailure,
+} from './errors.js';
