@@ -15,3 +15,15 @@ export {
   type UnavailableReason,
   type UpstreamFailure,
 } from './errors.js';
+export { requireCentagateSession, type CentagateSessionMiddleware } from './middleware.js';
+export { ENVIRONMENT_VARIABLES } from './options.js';
+export type {
+  CentagateCacheOptions,
+  CentagateDenial,
+  CentagateSession,
+  CentagateSessionOptions,
+  CentagateSessionStats,
+  CredentialsResolver,
+  GetUsername,
+  OnDenied,
+} from './types.js';

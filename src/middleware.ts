@@ -1,0 +1,259 @@
+import type { NextFunction, Request, Response } from 'express';
+import type { Logger } from 'pino';
+import { SessionCache, type Lookup } from './cache.js';
+import { computeCenToken } from './cen-token.js';
+import { CentagateClient } from './client.js';
+import { CentagateSessionError, CentagateUnauthorizedError } from './errors.js';
+import { parseOptions, type SessionConfig } from './options.js';
+import type { CentagateDenial, CentagateSession, CentagateSessionOptions, CentagateSessionStats, GetUsername } from './types.js';
+import { usernameProblem } from './username.js';
+import { verdictOf } from './verdict.js';
+
+/** The middleware `requireCentagateSession` returns, with its cache controls. */
+export interface CentagateSessionMiddleware {
+  (req: Request, res: Response, next: NextFunction): void;
+  /** Drops every cached answer for `username`, whatever its credentials (e.g. at logout). Returns how many. */
+  invalidate(username: string): number;
+  /** Drops every cached answer. */
+  clear(): void;
+  /** Counters since the middleware was made. */
+  stats(): CentagateSessionStats;
+  /** Releases the keep-alive sockets to CENTAGATE (e.g. at shutdown). */
+  close(): void;
+}
+
+/** What the middleware decided for one request. */
+type Decision =
+  | { kind: 'anonymous' }
+  | { kind: 'allowed'; session: CentagateSession; coalesced: boolean; stale: boolean }
+  | { kind: 'denied'; error: CentagateSessionError; username: string | undefined; cached: boolean };
+
+const LOGGED_USERNAME_LENGTH = 300;
+
+function loggerFor(req: Request, configured: Logger | undefined): Logger | undefined {
+  if (configured !== undefined) return configured;
+  const log: unknown = (req as { log?: unknown }).log;
+  return typeof log === 'object' && log !== null && typeof (log as Partial<Logger>).info === 'function' ? (log as Logger) : undefined;
+}
+
+function checkCredentials(value: unknown): asserts value is { adminUsername: string; authToken: string; secretCode: string } {
+  const given = value as Partial<Record<string, unknown>> | null | undefined;
+  if (
+    typeof given !== 'object' ||
+    given === null ||
+    typeof given['adminUsername'] !== 'string' ||
+    typeof given['authToken'] !== 'string' ||
+    typeof given['secretCode'] !== 'string'
+  ) {
+    throw new TypeError('requireCentagateSession: credentials(req, username) must return { adminUsername, authToken, secretCode } as strings.');
+  }
+}
+
+/**
+ * Makes an Express middleware that lets a request through only while CENTAGATE says the
+ * user's session is active (code 0), caching CENTAGATE's answers briefly.
+ *
+ * Per request: `getUsername(req)` → validation → cenToken → cache → CENTAGATE → `next()`
+ * with `req.centagateSession` set, or a 401 (session not valid) / 503 (CENTAGATE could not say).
+ *
+ * @param getUsername - returns the username to check (or a Promise of it); nothing means no user.
+ * @param options - see {@link CentagateSessionOptions}; `baseUrl` and the static credentials fall back to
+ *   `CENTAGATE_BASE_URL`, `CENTAGATE_ADMIN_USERNAME`, `CENTAGATE_AUTH_TOKEN` and `CENTAGATE_SECRET_CODE`.
+ * @throws TypeError at call time for a getter that is not a function or a bad option, naming it.
+ *
+ * @example
+ * import express from 'express';
+ * import { requireCentagateSession } from 'express-centagate-session';
+ *
+ * const requireSession = requireCentagateSession((req) => req.get('x-username'), {
+ *   baseUrl: 'https://cloud.example.com/CentagateWS/webresources',
+ *   adminUsername: 'service-account',
+ *   authToken: process.env.CENTAGATE_AUTH_TOKEN,
+ *   secretCode: process.env.CENTAGATE_SECRET_CODE,
+ * });
+ * app.get('/api/me', requireSession, (req, res) => res.json({ user: req.centagateSession?.username }));
+ * // at logout: requireSession.invalidate(username);
+ */
+export function requireCentagateSession(getUsername: GetUsername, options?: CentagateSessionOptions): CentagateSessionMiddleware {
+  // The factory's arguments are checked at run time too: JavaScript callers get the same TypeErrors.
+  const config: SessionConfig = parseOptions(getUsername, options);
+  const client = new CentagateClient({
+    baseUrl: config.baseUrl,
+    method: config.method,
+    timeoutMs: config.timeoutMs,
+    retries: config.retries,
+  });
+  const counters = { hits: 0, misses: 0, coalesced: 0, staleServed: 0, denied: 0, unavailable: 0 };
+  const checkUpstream = async (username: string, cenToken: string) => verdictOf(await client.checkSession({ username, cenToken }));
+  const cache = config.cache === false ? undefined : new SessionCache(config.cache, checkUpstream);
+
+  const unauthorized = (reason: 'missing_username' | 'invalid_username', message: string) =>
+    new CentagateUnauthorizedError(reason, message, { realm: config.realm });
+
+  async function cenTokenFor(req: Request, username: string): Promise<string> {
+    const source = config.credentials;
+    if (source.kind === 'static') return source.cenToken;
+    const credentials: unknown = await source.resolve(req, username);
+    checkCredentials(credentials);
+    return computeCenToken(credentials);
+  }
+
+  async function lookup(username: string, cenToken: string): Promise<Lookup> {
+    if (cache !== undefined) return cache.lookup(username, cenToken);
+    return { verdict: await checkUpstream(username, cenToken), cached: false, coalesced: false, stale: false };
+  }
+
+  /** Everything up to the answer. Rejects only when getUsername or credentials threw. */
+  async function decide(req: Request): Promise<Decision> {
+    const username: unknown = await config.getUsername(req);
+    if (username === undefined || username === null || username === '') {
+      if (config.optional) return { kind: 'anonymous' };
+      return { kind: 'denied', error: unauthorized('missing_username', 'No username to check.'), username: undefined, cached: false };
+    }
+    if (typeof username !== 'string') {
+      throw new TypeError(`requireCentagateSession: getUsername must return a string, null or undefined; got ${typeof username}.`);
+    }
+    const problem = usernameProblem(username);
+    if (problem !== undefined) {
+      return { kind: 'denied', error: unauthorized('invalid_username', `The username is invalid: ${problem}.`), username, cached: false };
+    }
+    const cenToken = await cenTokenFor(req, username);
+    let found: Lookup;
+    try {
+      found = await lookup(username, cenToken);
+    } catch (error) {
+      if (error instanceof CentagateSessionError) return { kind: 'denied', error, username, cached: false };
+      throw error;
+    }
+    const { verdict, cached } = found;
+    if (cached) counters.hits += 1;
+    else counters.misses += 1;
+    if (found.coalesced) counters.coalesced += 1;
+    if (!verdict.active) {
+      const error = new CentagateUnauthorizedError(verdict.reason, `CENTAGATE did not confirm the session (code ${verdict.returnCode}).`, {
+        returnCode: verdict.returnCode,
+        realm: config.realm,
+      });
+      return { kind: 'denied', error, username, cached };
+    }
+    const session: CentagateSession = {
+      username,
+      code: 0,
+      message: verdict.message,
+      object: verdict.object,
+      checkedAt: verdict.checkedAt,
+      cached,
+    };
+    return { kind: 'allowed', session, coalesced: found.coalesced, stale: found.stale };
+  }
+
+  function log(req: Request, decision: Decision, durationMs: number): void {
+    const logger = loggerFor(req, config.logger);
+    if (logger === undefined) return;
+    const duration = Math.round(durationMs * 1000) / 1000;
+    switch (decision.kind) {
+      case 'anonymous':
+        logger.debug({ outcome: 'anonymous', durationMs: duration }, 'centagate: no username, passing on without a session');
+        return;
+      case 'allowed': {
+        const { session } = decision;
+        const line = { username: session.username, outcome: 'allowed', code: 0, cached: session.cached, durationMs: duration };
+        if (decision.stale) {
+          logger.warn({ ...line, stale: true }, 'centagate: CENTAGATE could not answer; serving an expired active session (staleIfErrorMs)');
+        } else {
+          logger.debug(line, 'centagate: session active');
+        }
+        return;
+      }
+      case 'denied': {
+        const { error } = decision;
+        const line = {
+          username: decision.username?.slice(0, LOGGED_USERNAME_LENGTH),
+          outcome: error.status === 401 ? 'denied' : 'unavailable',
+          reason: error.code,
+          code: error.returnCode,
+          cached: decision.cached,
+          durationMs: duration,
+        };
+        if (error.status === 401) logger.info(line, `centagate: session not valid (${error.code})`);
+        else logger.warn({ ...line, err: error }, `centagate: CENTAGATE could not say (${error.code})`);
+        return;
+      }
+    }
+  }
+
+  function deny(decision: Extract<Decision, { kind: 'denied' }>, req: Request, res: Response, next: NextFunction): void {
+    const { error } = decision;
+    if (error.status === 401) counters.denied += 1;
+    else counters.unavailable += 1;
+    if (config.onDenied !== undefined) {
+      const denial: CentagateDenial = {
+        status: error.status,
+        reason: error.code,
+        ...(error.returnCode === undefined ? {} : { code: error.returnCode }),
+        error,
+      };
+      const handled = config.onDenied(denial, req, res, next);
+      if (handled instanceof Promise) handled.catch(next);
+      return;
+    }
+    if (res.headersSent) {
+      next(error);
+      return;
+    }
+    res.status(error.status).set(error.headers).json({
+      error: error.status === 401 ? 'unauthorized' : 'unavailable',
+      reason: error.code,
+      ...(error.returnCode === undefined ? {} : { code: error.returnCode }),
+    });
+  }
+
+  function act(decision: Decision, req: Request, res: Response, next: NextFunction, started: number): void {
+    log(req, decision, performance.now() - started);
+    switch (decision.kind) {
+      case 'anonymous':
+        next();
+        return;
+      case 'allowed':
+        if (decision.stale) counters.staleServed += 1;
+        req.centagateSession = decision.session;
+        next();
+        return;
+      case 'denied':
+        deny(decision, req, res, next);
+        return;
+    }
+  }
+
+  const middleware = (req: Request, res: Response, next: NextFunction): void => {
+    const started = performance.now();
+    decide(req).then(
+      (decision) => {
+        try {
+          act(decision, req, res, next, started);
+        } catch (error) {
+          // Only onDenied or a logger can throw here: next() does not.
+          next(error);
+        }
+      },
+      (error: unknown) => {
+        next(error);
+      },
+    );
+  };
+
+  return Object.assign(middleware, {
+    invalidate(username: string): number {
+      return cache?.invalidate(username) ?? 0;
+    },
+    clear(): void {
+      cache?.clear();
+    },
+    stats(): CentagateSessionStats {
+      return { size: cache?.size ?? 0, ...counters, upstreamRequests: client.stats().upstreamRequests };
+    },
+    close(): void {
+      client.close();
+    },
+  });
+}
