@@ -6,9 +6,12 @@
 export default {
   preset: 'ts-jest/presets/default-esm',
   testEnvironment: 'node',
-  roots: ['<rootDir>/test'],
+  roots: ['<rootDir>/test', '<rootDir>/example-app/test'],
   testMatch: ['**/*.test.ts'],
   moduleNameMapper: {
+    // The example app imports the package by name, as a user would; tests run it on the sources.
+    '^express-centagate-session$': '<rootDir>/src/index.ts',
+    '^express-centagate-session/emulator$': '<rootDir>/src/emulator/index.ts',
     // Sources import siblings as './x.js' (NodeNext); map them back to the .ts files.
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
