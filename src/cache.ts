@@ -3,10 +3,13 @@ import { CentagateSessionError } from './errors.js';
 import type { CentagateCacheOptions } from './types.js';
 import type { Verdict } from './verdict.js';
 
+type ActiveVerdict = Extract<Verdict, { active: true }>;
+type DeniedVerdict = Extract<Verdict, { active: false }>;
+
 /** What a lookup found. */
 export interface Lookup {
   verdict: Verdict;
-  /** Answered from an entry that existed when the lookup began. */
+  /** Answered from an entry that existed when the lookup began (a stale one included). */
   cached: boolean;
   /** Joined a check that another request had already sent. */
   coalesced: boolean;
@@ -15,50 +18,64 @@ export interface Lookup {
 }
 
 /** Asks CENTAGATE; throws a 503-class error when it cannot say. */
-export type CheckUpstream = (username: string, cenToken: string) => Promise<Verdict>;
+export type CheckUpstream<C> = (username: string, cenToken: string, context: C) => Promise<Verdict>;
 
-interface FetchContext {
+interface FetchContext<C> {
   username: string;
   cenToken: string;
+  extra: C;
 }
 
 const CEN_TOKEN_LENGTH = 64;
 /** How often a lookup starts over when `invalidate`/`clear` dropped its check while in flight. */
 const MAX_RESTARTS = 3;
+/** Bound of the coalescing LRU: checks running or queued at once (each entry is deleted when it settles). */
+const MAX_CHECKS_IN_FLIGHT = 100_000;
 
 /**
- * CENTAGATE's answers in an LRU keyed by (cenToken, username): lru-cache's `fetch()`
- * makes concurrent lookups of one key share a single upstream check, keeps active
- * answers for `ttlMs` and denials for `negativeTtlMs`, never keeps a 503 outcome,
- * and with `staleIfErrorMs` serves a recently expired active answer when the check fails.
+ * CENTAGATE's answers, in two LRUs so that denials cannot flush active sessions: a flood of
+ * junk usernames fills only the (smaller) denial LRU. A third lru-cache, holding only checks
+ * in flight, makes concurrent lookups of one key share a single upstream check (`fetch()`).
+ * Active answers live `ttlMs`, denials `negativeTtlMs`, 503 outcomes are never kept, and with
+ * `staleIfErrorMs` a recently expired active answer is served when the check fails.
+ *
+ * Keys: with one static cenToken the username alone (smaller entries); with per-request
+ * credentials the cenToken followed by the username, so distinct credentials never share.
  */
-export class SessionCache {
-  readonly #lru: LRUCache<string, Verdict, FetchContext>;
-  /** Checks running in fetchMethod, by key (a count: a dropped check may overlap its successor). */
+export class SessionCache<C = undefined> {
+  readonly #active: LRUCache<string, ActiveVerdict>;
+  readonly #denied: LRUCache<string, DeniedVerdict> | undefined;
+  readonly #checks: LRUCache<string, Verdict, FetchContext<C>>;
+  /** Keys whose check is running in fetchMethod (a count: a dropped check may overlap its successor). */
   readonly #inFlight = new Map<string, number>();
   readonly #settings: Readonly<Required<CentagateCacheOptions>>;
+  readonly #staticCenToken: string | undefined;
 
-  constructor(settings: Readonly<Required<CentagateCacheOptions>>, checkUpstream: CheckUpstream, perf?: { now(): number }) {
+  constructor(
+    settings: Readonly<Required<CentagateCacheOptions>>,
+    checkUpstream: CheckUpstream<C>,
+    options: { staticCenToken?: string } = {},
+  ) {
     this.#settings = settings;
-    const { ttlMs, negativeTtlMs, staleIfErrorMs, max } = settings;
-    this.#lru = new LRUCache<string, Verdict, FetchContext>({
-      max,
-      ttl: ttlMs,
-      ...(perf === undefined ? {} : { perf }),
-      // Stale entries stay until replaced, so that staleIfErrorMs has something to serve.
-      allowStale: false,
-      allowStaleOnFetchRejection: staleIfErrorMs > 0,
-      fetchMethod: async (key, staleValue, { options, context }) => {
+    this.#staticCenToken = options.staticCenToken;
+    const { ttlMs, negativeTtlMs, negativeMax, staleIfErrorMs, max } = settings;
+    // Expired entries are kept until replaced or evicted, so that staleIfErrorMs has something to serve.
+    this.#active = new LRUCache<string, ActiveVerdict>({ max, ttl: ttlMs, noDeleteOnStaleGet: staleIfErrorMs > 0 });
+    this.#denied = negativeTtlMs > 0 ? new LRUCache<string, DeniedVerdict>({ max: negativeMax, ttl: negativeTtlMs }) : undefined;
+    this.#checks = new LRUCache<string, Verdict, FetchContext<C>>({
+      max: MAX_CHECKS_IN_FLIGHT,
+      fetchMethod: async (key, _previous, { signal, context }) => {
         this.#inFlight.set(key, (this.#inFlight.get(key) ?? 0) + 1);
         try {
-          const verdict = await checkUpstream(context.username, context.cenToken);
-          // lru-cache's ttl 0 means "forever": a zero negativeTtlMs keeps a denial for 1 ms,
-          // just long enough for the requests that joined this check.
-          options.ttl = verdict.active ? ttlMs : Math.max(1, negativeTtlMs);
+          const verdict = await checkUpstream(context.username, context.cenToken, context.extra);
+          // invalidate() or clear() dropped this check while it ran: its answer may predate a sign-out.
+          if (signal.aborted) return undefined;
+          if (verdict.active) this.#active.set(key, verdict);
+          else this.#denied?.set(key, verdict);
           return verdict;
         } catch (error) {
-          // Serve the stale entry instead of failing only when it is an active one within the window.
-          options.allowStaleOnFetchRejection = staleValue !== undefined && this.#servableStale(staleValue);
+          const stale = this.#active.peek(key, { allowStale: true });
+          if (!signal.aborted && error instanceof CentagateSessionError && stale !== undefined && this.#servableStale(stale)) return stale;
           throw error;
         } finally {
           const left = (this.#inFlight.get(key) ?? 1) - 1;
@@ -69,20 +86,30 @@ export class SessionCache {
     });
   }
 
-  #servableStale(verdict: Verdict): boolean {
+  #servableStale(verdict: ActiveVerdict): boolean {
     const { ttlMs, staleIfErrorMs } = this.#settings;
-    return verdict.active && staleIfErrorMs > 0 && this.#lru.perf.now() - verdict.confirmedAt <= ttlMs + staleIfErrorMs;
+    return staleIfErrorMs > 0 && performance.now() - verdict.confirmedAt <= ttlMs + staleIfErrorMs;
+  }
+
+  #key(username: string, cenToken: string): string {
+    return cenToken === this.#staticCenToken ? username : cenToken + username;
+  }
+
+  #usernameOf(key: string): string {
+    return this.#staticCenToken === undefined ? key.slice(CEN_TOKEN_LENGTH) : key;
   }
 
   /** Looks up (username, cenToken), asking CENTAGATE once for all concurrent lookups of a missing key. */
-  async lookup(username: string, cenToken: string): Promise<Lookup> {
-    const key = cenToken + username;
+  async lookup(username: string, cenToken: string, extra: C): Promise<Lookup> {
+    const key = this.#key(username, cenToken);
+    const fresh = this.#active.get(key) ?? this.#denied?.get(key);
+    if (fresh !== undefined) return { verdict: fresh, cached: true, coalesced: false, stale: false };
+    const began = performance.now();
     for (let restart = 0; restart <= MAX_RESTARTS; restart += 1) {
-      const began = this.#lru.perf.now();
-      const status: LRUCache.Status<string, Verdict, FetchContext> = {};
+      const status: LRUCache.Status<string, Verdict, FetchContext<C>> = {};
       let verdict: Verdict | undefined;
       try {
-        verdict = await this.#lru.fetch(key, { context: { username, cenToken }, status });
+        verdict = await this.#checks.fetch(key, { context: { username, cenToken, extra }, status });
       } catch (error) {
         // checkUpstream throws only CentagateSessionErrors; anything else is lru-cache saying that
         // invalidate(), clear() or eviction dropped the check while it was in flight: ask again.
@@ -90,32 +117,50 @@ export class SessionCache {
         continue;
       }
       if (verdict === undefined) continue;
-      const cached = status.fetch === 'hit';
+      // The check settled: the answer now lives in the active or denied LRU (or nowhere, for a stale one).
+      if (this.#checks.peek(key) === verdict) this.#checks.delete(key);
       // A fetched answer is newer than the lookup; an older one is the stale entry served on error.
-      const stale = !cached && verdict.confirmedAt < began;
-      return { verdict, cached: cached || stale, coalesced: status.fetch === 'inflight', stale };
+      const stale = verdict.confirmedAt < began;
+      return { verdict, cached: stale, coalesced: status.fetch === 'inflight', stale };
     }
     throw new Error('The session check was invalidated repeatedly while in flight.');
   }
 
   /** Drops every entry of `username`, whatever its credentials, checks in flight included. Returns how many. */
   invalidate(username: string): number {
-    const keys = new Set<string>(this.#inFlight.keys());
-    for (const [key] of this.#lru.dump()) keys.add(key);
     let dropped = 0;
-    for (const key of keys) {
-      if (key.length - CEN_TOKEN_LENGTH === username.length && key.endsWith(username) && this.#lru.delete(key)) dropped += 1;
+    const drop = (key: string): void => {
+      const inActive = this.#active.delete(key);
+      const inDenied = this.#denied?.delete(key) ?? false;
+      const inChecks = this.#checks.delete(key);
+      if (inActive || inDenied || inChecks) dropped += 1;
+    };
+    if (this.#staticCenToken !== undefined) {
+      drop(username);
+      // Per-request keys cannot occur with static credentials.
+      return dropped;
     }
+    const keys = new Set<string>(this.#inFlight.keys());
+    for (const [key] of this.#active.dump()) keys.add(key);
+    if (this.#denied !== undefined) for (const key of this.#denied.keys()) keys.add(key);
+    for (const key of keys) if (this.#usernameOf(key) === username) drop(key);
     return dropped;
   }
 
-  /** Drops every entry. */
+  /** Drops every entry, checks in flight included. */
   clear(): void {
-    this.#lru.clear();
+    this.#checks.clear();
+    this.#active.clear();
+    this.#denied?.clear();
   }
 
-  /** Entries held, checks in flight included. */
+  /** Active and denied entries held (checks in flight not included). */
   get size(): number {
-    return this.#lru.size;
+    return this.#active.size + (this.#denied?.size ?? 0);
+  }
+
+  /** Checks in flight or waiting for a place. */
+  get checksInFlight(): number {
+    return this.#inFlight.size;
   }
 }

@@ -31,7 +31,8 @@ export type DenialReason = UnauthorizedReason | UnavailableReason;
  * - `bad_body`: the body was not JSON or had no numeric `code`;
  * - `too_large`: the body was over 64 KiB;
  * - `return_code`: CENTAGATE answered a code that says it could not decide (10003, 10004, 10011);
- * - `breaker_open`: reserved for a circuit breaker that refuses to call upstream.
+ * - `breaker_open`: the circuit breaker refused to call CENTAGATE after repeated failures;
+ * - `overloaded`: too many checks were in flight and this one could not wait for a place.
  */
 export type UpstreamFailure =
   | 'timeout'
@@ -41,7 +42,8 @@ export type UpstreamFailure =
   | 'bad_body'
   | 'too_large'
   | 'return_code'
-  | 'breaker_open';
+  | 'breaker_open'
+  | 'overloaded';
 
 /** Base class of every error this package creates. */
 export abstract class CentagateSessionError extends Error {

@@ -1,13 +1,15 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
+import { CircuitBreaker } from './breaker.js';
 import { SessionCache, type Lookup } from './cache.js';
 import { computeCenToken } from './cen-token.js';
 import { CentagateClient } from './client.js';
-import { CentagateSessionError, CentagateUnauthorizedError } from './errors.js';
+import { CentagateSessionError, CentagateUnauthorizedError, CentagateUnavailableError } from './errors.js';
+import { ConcurrencyLimit } from './limiter.js';
 import { parseOptions, type SessionConfig } from './options.js';
 import type { CentagateDenial, CentagateSession, CentagateSessionOptions, CentagateSessionStats, GetUsername } from './types.js';
 import { usernameProblem } from './username.js';
-import { verdictOf } from './verdict.js';
+import { verdictOf, type Verdict } from './verdict.js';
 
 /** The middleware `requireCentagateSession` returns, with its cache controls. */
 export interface CentagateSessionMiddleware {
@@ -29,6 +31,8 @@ type Decision =
   | { kind: 'denied'; error: CentagateSessionError; username: string | undefined; cached: boolean };
 
 const LOGGED_USERNAME_LENGTH = 300;
+/** Checks that may wait for a place, per place of `maxInFlight`. */
+const QUEUE_PER_PLACE = 10;
 
 function loggerFor(req: Request, configured: Logger | undefined): Logger | undefined {
   if (configured !== undefined) return configured;
@@ -83,9 +87,50 @@ export function requireCentagateSession(getUsername: GetUsername, options?: Cent
     timeoutMs: config.timeoutMs,
     retries: config.retries,
   });
-  const counters = { hits: 0, misses: 0, coalesced: 0, staleServed: 0, denied: 0, unavailable: 0 };
-  const checkUpstream = async (username: string, cenToken: string) => verdictOf(await client.checkSession({ username, cenToken }));
-  const cache = config.cache === false ? undefined : new SessionCache(config.cache, checkUpstream);
+  const counters = { hits: 0, misses: 0, coalesced: 0, staleServed: 0, denied: 0, unavailable: 0, overloaded: 0 };
+  const breaker =
+    config.breaker === false
+      ? undefined
+      : new CircuitBreaker<Logger | undefined>(config.breaker, (state, logger) => {
+          const line = { breaker: state, failures: config.breaker === false ? 0 : config.breaker.failures };
+          if (state === 'open') logger?.error(line, 'centagate: CENTAGATE keeps failing; not asking it during the cool-down');
+          else logger?.warn(line, `centagate: circuit breaker ${state}`);
+        });
+  const limiter = new ConcurrencyLimit(config.maxInFlight, config.maxInFlight * QUEUE_PER_PLACE);
+  const overloaded = (): CentagateUnavailableError => {
+    counters.overloaded += 1;
+    return new CentagateUnavailableError('overloaded', 'Too many CENTAGATE checks in flight; this one could not wait for a place.');
+  };
+
+  /** One upstream check: a place in the limit, the breaker's leave, CENTAGATE, the verdict. */
+  async function checkUpstream(username: string, cenToken: string, logger: Logger | undefined): Promise<Verdict> {
+    await limiter.acquire(config.timeoutMs, overloaded);
+    try {
+      const admission = breaker?.admit(logger) ?? { admitted: true };
+      if (!admission.admitted) {
+        throw new CentagateUnavailableError('breaker_open', 'CENTAGATE failed repeatedly; not asking it until the cool-down ends.', {
+          retryAfterSeconds: admission.retryAfterMs / 1000,
+        });
+      }
+      let verdict: Verdict;
+      try {
+        verdict = verdictOf(await client.checkSession({ username, cenToken }));
+      } catch (error) {
+        breaker?.failed(logger);
+        throw error;
+      }
+      breaker?.succeeded(logger);
+      return verdict;
+    } finally {
+      limiter.release();
+    }
+  }
+  const cache =
+    config.cache === false
+      ? undefined
+      : new SessionCache<Logger | undefined>(config.cache, checkUpstream, {
+          ...(config.credentials.kind === 'static' ? { staticCenToken: config.credentials.cenToken } : {}),
+        });
 
   const unauthorized = (reason: 'missing_username' | 'invalid_username', message: string) =>
     new CentagateUnauthorizedError(reason, message, { realm: config.realm });
@@ -98,9 +143,9 @@ export function requireCentagateSession(getUsername: GetUsername, options?: Cent
     return computeCenToken(credentials);
   }
 
-  async function lookup(username: string, cenToken: string): Promise<Lookup> {
-    if (cache !== undefined) return cache.lookup(username, cenToken);
-    return { verdict: await checkUpstream(username, cenToken), cached: false, coalesced: false, stale: false };
+  async function lookup(username: string, cenToken: string, logger: Logger | undefined): Promise<Lookup> {
+    if (cache !== undefined) return cache.lookup(username, cenToken, logger);
+    return { verdict: await checkUpstream(username, cenToken, logger), cached: false, coalesced: false, stale: false };
   }
 
   /** Everything up to the answer. Rejects only when getUsername or credentials threw. */
@@ -120,7 +165,7 @@ export function requireCentagateSession(getUsername: GetUsername, options?: Cent
     const cenToken = await cenTokenFor(req, username);
     let found: Lookup;
     try {
-      found = await lookup(username, cenToken);
+      found = await lookup(username, cenToken, loggerFor(req, config.logger));
     } catch (error) {
       if (error instanceof CentagateSessionError) return { kind: 'denied', error, username, cached: false };
       throw error;
@@ -250,7 +295,15 @@ export function requireCentagateSession(getUsername: GetUsername, options?: Cent
       cache?.clear();
     },
     stats(): CentagateSessionStats {
-      return { size: cache?.size ?? 0, ...counters, upstreamRequests: client.stats().upstreamRequests };
+      return {
+        size: cache?.size ?? 0,
+        ...counters,
+        upstreamRequests: client.stats().upstreamRequests,
+        checksInFlight: limiter.active + limiter.waiting,
+        breakerState: breaker?.state ?? 'off',
+        breakerOpened: breaker?.opened ?? 0,
+        breakerRejected: breaker?.rejected ?? 0,
+      };
     },
     close(): void {
       client.close();

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { BreakerOptions } from './breaker.js';
 import { computeCenToken } from './cen-token.js';
 import type {
   CentagateCacheOptions,
@@ -31,6 +32,8 @@ export interface SessionConfig {
   readonly timeoutMs: number;
   readonly retries: number;
   readonly cache: Readonly<Required<CentagateCacheOptions>> | false;
+  readonly breaker: Readonly<Required<BreakerOptions>> | false;
+  readonly maxInFlight: number;
   readonly optional: boolean;
   readonly logger: Logger | undefined;
   readonly onDenied: OnDenied | undefined;
@@ -41,8 +44,11 @@ const DEFAULT_CACHE: Required<CentagateCacheOptions> = {
   ttlMs: 30_000,
   negativeTtlMs: 5_000,
   max: 10_000,
+  negativeMax: 1_000,
   staleIfErrorMs: 0,
 };
+
+const DEFAULT_BREAKER: Required<BreakerOptions> = { failures: 5, cooldownMs: 5_000 };
 
 /** Every option with its default; `undefined` where the default comes from elsewhere. */
 const DEFAULTS = {
@@ -55,6 +61,8 @@ const DEFAULTS = {
   timeoutMs: 2000,
   retries: 1,
   cache: DEFAULT_CACHE,
+  breaker: DEFAULT_BREAKER,
+  maxInFlight: 100,
   optional: false,
   logger: undefined,
   onDenied: undefined,
@@ -63,6 +71,7 @@ const DEFAULTS = {
 
 const OPTION_NAMES = Object.keys(DEFAULTS);
 const CACHE_OPTION_NAMES = Object.keys(DEFAULT_CACHE);
+const BREAKER_OPTION_NAMES = Object.keys(DEFAULT_BREAKER);
 
 function fail(message: string): never {
   throw new TypeError(`requireCentagateSession: ${message}`);
@@ -118,14 +127,33 @@ function resolveCache(value: unknown): Required<CentagateCacheOptions> | false {
   }
   checkKnownKeys(value, CACHE_OPTION_NAMES, 'cache.');
   const merged = { ...DEFAULT_CACHE, ...stripUndefined(value as CentagateCacheOptions) };
-  const max = merged.max;
-  if (!Number.isInteger(max) || max < 1) fail(`cache.max must be a whole number of entries of at least 1, got ${describe(max)}.`);
   return Object.freeze({
     ttlMs: positiveNumber('cache.ttlMs', merged.ttlMs),
     negativeTtlMs: nonNegativeNumber('cache.negativeTtlMs', merged.negativeTtlMs),
-    max,
+    max: wholeNumber('cache.max', merged.max, 1, 'entries'),
+    negativeMax: wholeNumber('cache.negativeMax', merged.negativeMax, 1, 'entries'),
     staleIfErrorMs: nonNegativeNumber('cache.staleIfErrorMs', merged.staleIfErrorMs),
   });
+}
+
+function resolveBreaker(value: unknown): Required<BreakerOptions> | false {
+  if (value === false) return false;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    fail(`breaker must be an object such as { failures: 5, cooldownMs: 5000 } or false, got ${describe(value)}.`);
+  }
+  checkKnownKeys(value, BREAKER_OPTION_NAMES, 'breaker.');
+  const merged = { ...DEFAULT_BREAKER, ...stripUndefined(value as BreakerOptions) };
+  return Object.freeze({
+    failures: wholeNumber('breaker.failures', merged.failures, 1, 'consecutive failures'),
+    cooldownMs: positiveNumber('breaker.cooldownMs', merged.cooldownMs),
+  });
+}
+
+function wholeNumber(name: string, value: unknown, minimum: number, unit: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < minimum) {
+    fail(`${name} must be a whole number of ${unit} of at least ${minimum}, got ${describe(value)}.`);
+  }
+  return value;
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {
@@ -219,6 +247,8 @@ export function parseOptions(getUsername: unknown, rawOptions: unknown, env: Nod
     timeoutMs: positiveNumber('timeoutMs', options.timeoutMs),
     retries,
     cache: resolveCache(options.cache),
+    breaker: resolveBreaker(options.breaker),
+    maxInFlight: wholeNumber('maxInFlight', options.maxInFlight, 1, 'checks'),
     optional: options.optional,
     logger: options.logger as Logger | undefined,
     onDenied: options.onDenied as OnDenied | undefined,

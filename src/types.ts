@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import type { CentagateCredentials } from './cen-token.js';
+import type { BreakerOptions } from './breaker.js';
 import type { CentagateSessionError, DenialReason } from './errors.js';
 
 /** What `req.centagateSession` holds once CENTAGATE confirmed the session (code 0). */
@@ -68,8 +69,13 @@ export interface CentagateCacheOptions {
    * denied for up to this long unless the app calls `invalidate(username)` at sign-in.
    */
   negativeTtlMs?: number;
-  /** Most entries kept (least recently used go first). Default `10000`. Bounds memory. */
+  /** Most active sessions kept (least recently used go first). Default `10000`. Bounds memory. */
   max?: number;
+  /**
+   * Most denials kept, in an LRU of their own so that a flood of junk usernames cannot
+   * evict active sessions. Default `1000`.
+   */
+  negativeMax?: number;
   /**
    * When CENTAGATE cannot answer (a 503 outcome), an active entry that expired less than
    * this long ago (ms) is served instead (`cached: true`) and a warning is logged.
@@ -118,7 +124,10 @@ export interface CentagateSessionOptions {
    * Default `1`. Range 0–10.
    */
   retries?: number;
-  /** Caching of answers; `false` asks CENTAGATE on every request. Default `{ ttlMs: 30000, negativeTtlMs: 5000, max: 10000, staleIfErrorMs: 0 }`. */
+  /**
+   * Caching of answers; `false` asks CENTAGATE on every request.
+   * Default `{ ttlMs: 30000, negativeTtlMs: 5000, max: 10000, negativeMax: 1000, staleIfErrorMs: 0 }`.
+   */
   cache?: CentagateCacheOptions | false;
   /**
    * When `getUsername` yields nothing: `true` calls `next()` with no session, `false` answers
@@ -135,6 +144,19 @@ export interface CentagateSessionOptions {
    * Default: JSON `{ error, reason, code? }` with `WWW-Authenticate` (401) or `Retry-After` (503).
    */
   onDenied?: OnDenied;
+  /**
+   * Fail fast while CENTAGATE is down: after `failures` consecutive 503-class outcomes
+   * (default 5) no check goes upstream for `cooldownMs` (default 5000); requests get 503
+   * `upstream_unavailable` at once with `Retry-After` set to the time left; then one probe
+   * goes through and a success closes the breaker. `false` turns it off.
+   */
+  breaker?: BreakerOptions | false;
+  /**
+   * Most distinct upstream checks in flight at once. Default `100`. Up to ten times as many
+   * wait in a queue, each for at most `timeoutMs`, then get 503; a full queue answers 503 at once.
+   * Requests that join a check already in flight never take a place of their own.
+   */
+  maxInFlight?: number;
   /** Realm in the 401's `WWW-Authenticate: CentagateSession realm="…"`. Default `'centagate'`. */
   realm?: string;
 }
@@ -157,4 +179,14 @@ export interface CentagateSessionStats {
   denied: number;
   /** Requests answered 503. */
   unavailable: number;
+  /** Distinct upstream checks running or waiting for a place now. */
+  checksInFlight: number;
+  /** The circuit breaker: `closed` (normal), `open` (refusing) or `half-open` (probing); `off` when disabled. */
+  breakerState: 'closed' | 'open' | 'half-open' | 'off';
+  /** How often the breaker opened. */
+  breakerOpened: number;
+  /** Requests answered 503 at once because the breaker was open. */
+  breakerRejected: number;
+  /** Checks refused because `maxInFlight` places and the queue were taken, or the wait passed its deadline. */
+  overloaded: number;
 }

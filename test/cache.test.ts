@@ -226,11 +226,16 @@ describe('the cache of CENTAGATE answers', () => {
     expect(mw.stats()).toMatchObject({ size: 0, hits: 0, misses: 5, upstreamRequests: 5 });
   });
 
-  it('should hold at most max entries', async () => {
-    const mw = middleware({ cache: { max: 2 } });
+  it('should hold at most max active entries and negativeMax denials', async () => {
+    const mw = middleware({ cache: { max: 2, negativeMax: 3 } });
     const app = protectedApp(mw);
-    for (const user of ['m1', 'm2', 'm3']) await request(app).get(`/protected?user=${user}`).expect(401);
+    for (const user of ['m1', 'm2', 'm3']) {
+      await emulator.signIn(user);
+      await request(app).get(`/protected?user=${user}`).expect(200);
+    }
     expect(mw.stats().size).toBe(2);
+    for (const user of ['n1', 'n2', 'n3', 'n4', 'n5']) await request(app).get(`/protected?user=${user}`).expect(401);
+    expect(mw.stats().size).toBe(2 + 3);
   });
 
   it('should forget everything on clear()', async () => {

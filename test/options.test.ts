@@ -124,8 +124,14 @@ describe('requireCentagateSession options', () => {
       [{ cache: { negativeTtlMs: -1 } }, /cache\.negativeTtlMs must be zero or a positive number/],
       [{ cache: { staleIfErrorMs: Infinity } }, /cache\.staleIfErrorMs must be zero or a positive number/],
       [{ cache: { max: 0 } }, /cache\.max must be a whole number of entries of at least 1/],
+      [{ cache: { negativeMax: -1 } }, /cache\.negativeMax must be a whole number of entries of at least 1/],
+      [{ breaker: true }, /breaker must be an object such as \{ failures: 5, cooldownMs: 5000 \} or false/],
+      [{ breaker: { failures: 0 } }, /breaker\.failures must be a whole number of consecutive failures of at least 1/],
+      [{ breaker: { cooldownMs: 0 } }, /breaker\.cooldownMs must be a positive number of milliseconds/],
+      [{ breaker: { threshold: 3 } }, /unknown option breaker\."threshold"\. Known options: failures, cooldownMs/],
+      [{ maxInFlight: 0 }, /maxInFlight must be a whole number of checks of at least 1/],
       [{ cache: { max: 2.5 } }, /cache\.max must be a whole number/],
-      [{ cache: { ttl: 5 } }, /unknown option cache\."ttl"\. Known options: ttlMs, negativeTtlMs, max, staleIfErrorMs/],
+      [{ cache: { ttl: 5 } }, /unknown option cache\."ttl"\. Known options: ttlMs, negativeTtlMs, max, negativeMax, staleIfErrorMs/],
       [{ ttlMs: 5 }, /unknown option "ttlMs"\. It belongs inside cache: \{ ttlMs: … \}/],
       [{ Method: 'GET' }, /unknown option "Method"\. Did you mean "method"\?/],
       [{ timeout: 5 }, /unknown option "timeout"\./],
@@ -144,7 +150,9 @@ describe('requireCentagateSession options', () => {
         method: 'PUT',
         timeoutMs: 2000,
         retries: 1,
-        cache: { ttlMs: 30000, negativeTtlMs: 5000, max: 10000, staleIfErrorMs: 0 },
+        cache: { ttlMs: 30000, negativeTtlMs: 5000, max: 10000, negativeMax: 1000, staleIfErrorMs: 0 },
+        breaker: { failures: 5, cooldownMs: 5000 },
+        maxInFlight: 100,
         optional: false,
         logger: undefined,
         onDenied: undefined,
@@ -155,7 +163,7 @@ describe('requireCentagateSession options', () => {
     it('should merge a partial cache object over the cache defaults, and treat undefined as unset', () => {
       const config = parseOptions(getUsername, { baseUrl, ...statics, timeoutMs: undefined, cache: { ttlMs: 1000 } });
       expect(config.timeoutMs).toBe(2000);
-      expect(config.cache).toEqual({ ttlMs: 1000, negativeTtlMs: 5000, max: 10000, staleIfErrorMs: 0 });
+      expect(config.cache).toEqual({ ttlMs: 1000, negativeTtlMs: 5000, max: 10000, negativeMax: 1000, staleIfErrorMs: 0 });
       expect(parseOptions(getUsername, { baseUrl, ...statics, cache: false }).cache).toBe(false);
     });
   });
