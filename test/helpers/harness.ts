@@ -48,3 +48,35 @@ export function capturedLogger(): { logger: Logger; lines: Record<string, unknow
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Serves `app` on 127.0.0.1, any free port, until `close()`. */
+export async function listen(app: Express): Promise<{ origin: string; close: () => Promise<void> }> {
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve) => server.once('listening', resolve));
+  const { port } = server.address() as import('node:net').AddressInfo;
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => { resolve(); });
+      }),
+  };
+}
+
+/** Fetches every URL, `concurrency` at a time, and returns the statuses in order. */
+export async function fetchAll(urls: readonly string[], concurrency: number): Promise<number[]> {
+  const statuses = new Array<number>(urls.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < urls.length) {
+      const index = next;
+      next += 1;
+      const res = await fetch(urls[index]!);
+      await res.arrayBuffer();
+      statuses[index] = res.status;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return statuses;
+}
