@@ -26,9 +26,15 @@ export interface CentagateEmulatorOptions {
 
 /**
  * A fault the emulator injects into session checks (not sign-in), for tests.
- * Fields combine: `latencyMs` delays whatever else is answered.
+ * Fields combine: `latencyMs` (plus up to `jitterMs`) delays every check; the failure
+ * fields (`returnCode`, `httpStatus`, `invalidJson`, `noAnswer`) apply to a share
+ * `probability` of the checks.
  */
 export interface EmulatorFault {
+  /** Share (0–1) of checks that get the failure fields. Default `1`. */
+  probability?: number;
+  /** Up to this many ms of random extra latency on every check. */
+  jitterMs?: number;
   /** Answer this CENTAGATE return code (HTTP 200) instead of checking, e.g. `10004`. */
   returnCode?: number;
   /** Wait this long (ms) before answering. */
@@ -274,23 +280,31 @@ export async function startCentagateEmulator(options: CentagateEmulatorOptions =
       active.times -= 1;
       if (active.times <= 0) fault = undefined;
     }
+    const failing = active !== undefined && Math.random() < (active.probability ?? 1);
     const answer = (): void => {
       if (res.destroyed) return;
-      if (active?.noAnswer) return;
-      if (active?.httpStatus !== undefined) {
+      if (!failing) {
+        answerHonestly();
+        return;
+      }
+      if (active.noAnswer) return;
+      if (active.httpStatus !== undefined) {
         res.writeHead(active.httpStatus, { 'content-type': 'text/html; charset=utf-8' });
         res.end(`<html><body><h1>${active.httpStatus} Error</h1><p>Emulated failure.</p></body></html>`);
         return;
       }
-      if (active?.invalidJson) {
+      if (active.invalidJson) {
         res.writeHead(200, JSON_HEADERS);
         res.end('{"code": 0, "message": "Success", "object": ');
         return;
       }
-      if (active?.returnCode !== undefined) {
+      if (active.returnCode !== undefined) {
         reply(res, active.returnCode);
         return;
       }
+      answerHonestly();
+    };
+    const answerHonestly = (): void => {
       const { code, admin } = checkSession(username, cenToken);
       const session = code === 0 ? sessions.get(cenToken.toLowerCase()) : undefined;
       reply(
@@ -301,7 +315,8 @@ export async function startCentagateEmulator(options: CentagateEmulatorOptions =
           : null,
       );
     };
-    if (active?.latencyMs !== undefined && active.latencyMs > 0) later(active.latencyMs, answer);
+    const delay = (active?.latencyMs ?? 0) + Math.random() * (active?.jitterMs ?? 0);
+    if (delay > 0) later(delay, answer);
     else answer();
   }
 
