@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'coverage/', 'node_modules/', 'example-app/dist/', 'artifacts/'] },
+  { ignores: ['dist/', 'build/', 'coverage/', 'node_modules/', 'example-app/dist/', 'artifacts/'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
@@ -26,7 +26,7 @@ export default tseslint.config(
     ...tseslint.configs.disableTypeChecked,
   },
   {
-    files: ['test/**/*.ts', 'example-app/test/**/*.ts'],
+    files: ['test/**/*.ts', 'example-app/test/**/*.ts', 'bench/**/*.ts'],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',
       // supertest bodies are `any` by design; the assertions check their shape.

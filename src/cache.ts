@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { CentagateSessionError } from './errors.js';
+import { CentagateSessionError, CentagateUnavailableError } from './errors.js';
 import type { CentagateCacheOptions } from './types.js';
 import type { Verdict } from './verdict.js';
 
@@ -29,8 +29,6 @@ interface FetchContext<C> {
 const CEN_TOKEN_LENGTH = 64;
 /** How often a lookup starts over when `invalidate`/`clear` dropped its check while in flight. */
 const MAX_RESTARTS = 3;
-/** Bound of the coalescing LRU: checks running or queued at once (each entry is deleted when it settles). */
-const MAX_CHECKS_IN_FLIGHT = 100_000;
 
 /**
  * CENTAGATE's answers, in two LRUs so that denials cannot flush active sessions: a flood of
@@ -54,7 +52,14 @@ export class SessionCache<C = undefined> {
   constructor(
     settings: Readonly<Required<CentagateCacheOptions>>,
     checkUpstream: CheckUpstream<C>,
-    options: { staticCenToken?: string } = {},
+    options: {
+      staticCenToken?: string;
+      /**
+       * Bound of the coalescing LRU: checks running or waiting at once (each entry is deleted when
+       * it settles). lru-cache allocates its arrays up front, so this is also a fixed memory cost.
+       */
+      maxChecks?: number;
+    } = {},
   ) {
     this.#settings = settings;
     this.#staticCenToken = options.staticCenToken;
@@ -63,7 +68,7 @@ export class SessionCache<C = undefined> {
     this.#active = new LRUCache<string, ActiveVerdict>({ max, ttl: ttlMs, noDeleteOnStaleGet: staleIfErrorMs > 0 });
     this.#denied = negativeTtlMs > 0 ? new LRUCache<string, DeniedVerdict>({ max: negativeMax, ttl: negativeTtlMs }) : undefined;
     this.#checks = new LRUCache<string, Verdict, FetchContext<C>>({
-      max: MAX_CHECKS_IN_FLIGHT,
+      max: options.maxChecks ?? 2_000,
       fetchMethod: async (key, _previous, { signal, context }) => {
         this.#inFlight.set(key, (this.#inFlight.get(key) ?? 0) + 1);
         try {
@@ -99,11 +104,18 @@ export class SessionCache<C = undefined> {
     return this.#staticCenToken === undefined ? key.slice(CEN_TOKEN_LENGTH) : key;
   }
 
-  /** Looks up (username, cenToken), asking CENTAGATE once for all concurrent lookups of a missing key. */
-  async lookup(username: string, cenToken: string, extra: C): Promise<Lookup> {
+  /** The answer held for (username, cenToken) if it is still fresh: the synchronous hit path. */
+  fresh(username: string, cenToken: string): Verdict | undefined {
     const key = this.#key(username, cenToken);
-    const fresh = this.#active.get(key) ?? this.#denied?.get(key);
-    if (fresh !== undefined) return { verdict: fresh, cached: true, coalesced: false, stale: false };
+    return this.#active.get(key) ?? this.#denied?.get(key);
+  }
+
+  /**
+   * Asks CENTAGATE about (username, cenToken) once for all concurrent callers; call it when
+   * `fresh()` found nothing.
+   */
+  async check(username: string, cenToken: string, extra: C): Promise<Lookup> {
+    const key = this.#key(username, cenToken);
     const began = performance.now();
     for (let restart = 0; restart <= MAX_RESTARTS; restart += 1) {
       const status: LRUCache.Status<string, Verdict, FetchContext<C>> = {};
@@ -123,7 +135,8 @@ export class SessionCache<C = undefined> {
       const stale = verdict.confirmedAt < began;
       return { verdict, cached: stale, coalesced: status.fetch === 'inflight', stale };
     }
-    throw new Error('The session check was invalidated repeatedly while in flight.');
+    // Dropped again and again (invalidated, or evicted by more checks at once than maxChecks): give up as overloaded.
+    throw new CentagateUnavailableError('overloaded', 'The session check was dropped repeatedly while in flight.');
   }
 
   /** Drops every entry of `username`, whatever its credentials, checks in flight included. Returns how many. */

@@ -31,6 +31,10 @@ type Decision =
   | { kind: 'denied'; error: CentagateSessionError; username: string | undefined; cached: boolean };
 
 const LOGGED_USERNAME_LENGTH = 300;
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
 /** Checks that may wait for a place, per place of `maxInFlight`. */
 const QUEUE_PER_PLACE = 10;
 
@@ -130,46 +134,15 @@ export function requireCentagateSession(getUsername: GetUsername, options?: Cent
       ? undefined
       : new SessionCache<Logger | undefined>(config.cache, checkUpstream, {
           ...(config.credentials.kind === 'static' ? { staticCenToken: config.credentials.cenToken } : {}),
+          // Running and queued checks, twice over: eviction of a check in flight only restarts it.
+          maxChecks: config.maxInFlight * (1 + QUEUE_PER_PLACE) * 2,
         });
 
   const unauthorized = (reason: 'missing_username' | 'invalid_username', message: string) =>
     new CentagateUnauthorizedError(reason, message, { realm: config.realm });
 
-  async function cenTokenFor(req: Request, username: string): Promise<string> {
-    const source = config.credentials;
-    if (source.kind === 'static') return source.cenToken;
-    const credentials: unknown = await source.resolve(req, username);
-    checkCredentials(credentials);
-    return computeCenToken(credentials);
-  }
-
-  async function lookup(username: string, cenToken: string, logger: Logger | undefined): Promise<Lookup> {
-    if (cache !== undefined) return cache.lookup(username, cenToken, logger);
-    return { verdict: await checkUpstream(username, cenToken, logger), cached: false, coalesced: false, stale: false };
-  }
-
-  /** Everything up to the answer. Rejects only when getUsername or credentials threw. */
-  async function decide(req: Request): Promise<Decision> {
-    const username: unknown = await config.getUsername(req);
-    if (username === undefined || username === null || username === '') {
-      if (config.optional) return { kind: 'anonymous' };
-      return { kind: 'denied', error: unauthorized('missing_username', 'No username to check.'), username: undefined, cached: false };
-    }
-    if (typeof username !== 'string') {
-      throw new TypeError(`requireCentagateSession: getUsername must return a string, null or undefined; got ${typeof username}.`);
-    }
-    const problem = usernameProblem(username);
-    if (problem !== undefined) {
-      return { kind: 'denied', error: unauthorized('invalid_username', `The username is invalid: ${problem}.`), username, cached: false };
-    }
-    const cenToken = await cenTokenFor(req, username);
-    let found: Lookup;
-    try {
-      found = await lookup(username, cenToken, loggerFor(req, config.logger));
-    } catch (error) {
-      if (error instanceof CentagateSessionError) return { kind: 'denied', error, username, cached: false };
-      throw error;
-    }
+  /** The answer for a request once the lookup is done: counted, and turned into a decision. */
+  function decisionOf(username: string, found: Lookup): Decision {
     const { verdict, cached } = found;
     if (cached) counters.hits += 1;
     else counters.misses += 1;
@@ -192,9 +165,58 @@ export function requireCentagateSession(getUsername: GetUsername, options?: Cent
     return { kind: 'allowed', session, coalesced: found.coalesced, stale: found.stale };
   }
 
-  function log(req: Request, decision: Decision, durationMs: number): void {
-    const logger = loggerFor(req, config.logger);
-    if (logger === undefined) return;
+  /** Cache, then CENTAGATE. Synchronous on a cache hit, so a hit costs no promise at all. */
+  function decideWithToken(username: string, cenToken: string, logger: Logger | undefined): Decision | Promise<Decision> {
+    if (cache !== undefined) {
+      const fresh = cache.fresh(username, cenToken);
+      if (fresh !== undefined) return decisionOf(username, { verdict: fresh, cached: true, coalesced: false, stale: false });
+    }
+    const pending =
+      cache === undefined
+        ? checkUpstream(username, cenToken, logger).then((verdict): Lookup => ({ verdict, cached: false, coalesced: false, stale: false }))
+        : cache.check(username, cenToken, logger);
+    return pending.then(
+      (found) => decisionOf(username, found),
+      (error: unknown): Decision => {
+        if (error instanceof CentagateSessionError) return { kind: 'denied', error, username, cached: false };
+        throw error;
+      },
+    );
+  }
+
+  /** From the username on: validation, credentials, then the lookup. */
+  function decideFor(req: Request, username: unknown, logger: Logger | undefined): Decision | Promise<Decision> {
+    if (username === undefined || username === null || username === '') {
+      if (config.optional) return { kind: 'anonymous' };
+      return { kind: 'denied', error: unauthorized('missing_username', 'No username to check.'), username: undefined, cached: false };
+    }
+    if (typeof username !== 'string') {
+      throw new TypeError(`requireCentagateSession: getUsername must return a string, null or undefined; got ${typeof username}.`);
+    }
+    const problem = usernameProblem(username);
+    if (problem !== undefined) {
+      return { kind: 'denied', error: unauthorized('invalid_username', `The username is invalid: ${problem}.`), username, cached: false };
+    }
+    const source = config.credentials;
+    if (source.kind === 'static') return decideWithToken(username, source.cenToken, logger);
+    return Promise.resolve(source.resolve(req, username)).then((credentials: unknown) => {
+      checkCredentials(credentials);
+      return decideWithToken(username, computeCenToken(credentials), logger);
+    });
+  }
+
+  /**
+   * Everything up to the answer: synchronous when getUsername returns a value, the credentials
+   * are static and the cache holds the answer. Throws or rejects only when getUsername or
+   * credentials did.
+   */
+  function decide(req: Request, logger: Logger | undefined): Decision | Promise<Decision> {
+    const username: unknown = config.getUsername(req);
+    if (isThenable(username)) return Promise.resolve(username).then((resolved) => decideFor(req, resolved, logger));
+    return decideFor(req, username, logger);
+  }
+
+  function log(logger: Logger, decision: Decision, durationMs: number): void {
     const duration = Math.round(durationMs * 1000) / 1000;
     switch (decision.kind) {
       case 'anonymous':
@@ -253,8 +275,8 @@ export function requireCentagateSession(getUsername: GetUsername, options?: Cent
     });
   }
 
-  function act(decision: Decision, req: Request, res: Response, next: NextFunction, started: number): void {
-    log(req, decision, performance.now() - started);
+  function act(decision: Decision, req: Request, res: Response, next: NextFunction, logger: Logger | undefined, started: number): void {
+    if (logger !== undefined) log(logger, decision, performance.now() - started);
     switch (decision.kind) {
       case 'anonymous':
         next();
@@ -271,20 +293,26 @@ export function requireCentagateSession(getUsername: GetUsername, options?: Cent
   }
 
   const middleware = (req: Request, res: Response, next: NextFunction): void => {
-    const started = performance.now();
-    decide(req).then(
-      (decision) => {
-        try {
-          act(decision, req, res, next, started);
-        } catch (error) {
-          // Only onDenied or a logger can throw here: next() does not.
-          next(error);
-        }
-      },
-      (error: unknown) => {
+    const logger = loggerFor(req, config.logger);
+    // Time only what is logged: performance.now() is not free on the hit path.
+    const started = logger === undefined ? 0 : performance.now();
+    const finish = (decision: Decision): void => {
+      try {
+        act(decision, req, res, next, logger, started);
+      } catch (error) {
+        // Only onDenied or a logger can throw here: next() does not.
         next(error);
-      },
-    );
+      }
+    };
+    let decision: Decision | Promise<Decision>;
+    try {
+      decision = decide(req, logger);
+    } catch (error) {
+      next(error);
+      return;
+    }
+    if (decision instanceof Promise) decision.then(finish, next);
+    else finish(decision);
   };
 
   return Object.assign(middleware, {

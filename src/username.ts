@@ -1,11 +1,9 @@
 /** The longest username (in Unicode code points) the middleware sends to CENTAGATE. */
 export const MAX_USERNAME_LENGTH = 256;
 
-// C0 controls, DEL and C1 controls.
+// C0 controls, DEL, C1 controls, slash and backslash: one scan for all refused characters.
 // eslint-disable-next-line no-control-regex
-const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
-// A UTF-16 surrogate that is not part of a pair cannot be encoded as UTF-8.
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const REFUSED_CHARACTER = /[\u0000-\u001f\u007f-\u009f/\\]/;
 
 /**
  * Says why a username cannot be sent to CENTAGATE as one path segment, or
@@ -16,9 +14,11 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
 export function usernameProblem(username: string): string | undefined {
   if (username === '') return 'it is empty';
   if (username === '.' || username === '..') return 'it is a dot segment';
-  if (username.includes('/') || username.includes('\\')) return 'it contains a slash or backslash';
-  if (CONTROL_CHARACTER.test(username)) return 'it contains a control character';
-  if (LONE_SURROGATE.test(username)) return 'it contains an unpaired UTF-16 surrogate';
+  if (REFUSED_CHARACTER.test(username)) {
+    return username.includes('/') || username.includes('\\') ? 'it contains a slash or backslash' : 'it contains a control character';
+  }
+  // A UTF-16 surrogate that is not part of a pair has no UTF-8 form.
+  if (!username.isWellFormed()) return 'it contains an unpaired UTF-16 surrogate';
   // Count code points only when the UTF-16 length could exceed the limit.
   // The contract counts Unicode code points, which is what string iteration yields.
   // eslint-disable-next-line @typescript-eslint/no-misused-spread
