@@ -1,7 +1,7 @@
 /**
  * The app under test for `npm run bench`, run in its own process (pinned to one core by
  * bench.ts). Credentials and baseUrl come from the CENTAGATE_* environment variables.
- * Routes: /unprotected, /protected (cached), /cold (cache: false), /stats, /cpu.
+ * Routes: /unprotected, /noop (a do-nothing middleware), /protected (cached), /cold (cache: false), /stats, /cpu.
  */
 import type { AddressInfo } from 'node:net';
 import express from 'express';
@@ -19,6 +19,10 @@ const ok = (_req: express.Request, res: express.Response): void => {
 };
 app.get('/unprotected', ok);
 app.get('/protected', requireSession, ok);
+// The floor: an extra middleware that only calls next(), reading the same header.
+app.get('/noop', (req, _res, next) => {
+  if (req.get('x-user') !== undefined) next();
+}, ok);
 app.get('/cold', requireSessionUncached, ok);
 app.get('/stats', (_req, res) => {
   res.json({ protected: requireSession.stats(), cold: requireSessionUncached.stats() });

@@ -142,33 +142,35 @@ async function main(): Promise<void> {
     // Warm-up: JIT, sockets, the cache entry.
     await load(server, '/unprotected', 2);
     await load(server, '/protected', 2);
+    await load(server, '/noop', 2);
 
     // 1. Cache hit: protected vs unprotected, alternating, ROUNDS rounds.
     const hit: LoadResult[] = [];
     const open: LoadResult[] = [];
+    const noop: LoadResult[] = [];
+    const variants: [string, LoadResult[]][] = [['/unprotected', open], ['/protected', hit], ['/noop', noop]];
     for (let round = 0; round < ROUNDS; round += 1) {
-      if (round % 2 === 0) {
-        open.push(await load(server, '/unprotected'));
-        hit.push(await load(server, '/protected'));
-      } else {
-        hit.push(await load(server, '/protected'));
-        open.push(await load(server, '/unprotected'));
+      // Rotate the order each round so that no variant always runs first or last.
+      for (let i = 0; i < variants.length; i += 1) {
+        const [path, results] = variants[(i + round) % variants.length]!;
+        results.push(await load(server, path));
       }
     }
     const ratios = hit.map((result, i) => result.requestsPerSecond / open[i]!.requestsPerSecond);
     const cpuRatios = hit.map((result, i) => result.cpuMicrosPerRequest / open[i]!.cpuMicrosPerRequest);
-    const disturbed = [...hit, ...open].filter((result) => result.disturbed).length;
-    say(`### Cache hit: protected vs unprotected route (${ROUNDS} rounds × ${SECONDS} s each, ${CONNECTIONS} connections, alternating)`);
+    const noopRatios = noop.map((result, i) => result.requestsPerSecond / open[i]!.requestsPerSecond);
+    const disturbed = [...hit, ...open, ...noop].filter((result) => result.disturbed).length;
+    say(`### Cache hit: protected vs unprotected route (${ROUNDS} rounds × ${SECONDS} s each, ${CONNECTIONS} connections, order rotated per round)`);
     say();
     say('| route | req/s median (spread) | p50 ms | p99 ms | server CPU µs/req median (spread) | non-2xx |');
     say('| --- | --- | --- | --- | --- | --- |');
-    for (const [name, results] of [['unprotected', open], ['protected (cache hit)', hit]] as const) {
+    for (const [name, results] of [['unprotected', open], ['do-nothing middleware (floor)', noop], ['protected (cache hit)', hit]] as const) {
       say(
         `| ${name} | ${median(results.map((r) => r.requestsPerSecond)).toFixed(0)} (${spread(results.map((r) => r.requestsPerSecond))}) | ${median(results.map((r) => r.p50))} | ${median(results.map((r) => r.p99))} | ${median(results.map((r) => r.cpuMicrosPerRequest)).toFixed(1)} (${spread(results.map((r) => r.cpuMicrosPerRequest), 1)}) | ${results.reduce((sum, r) => sum + r.non2xx, 0)} |`,
       );
     }
     say();
-    say(`Throughput ratio protected/unprotected: **${median(ratios).toFixed(3)}** (per round ${ratios.map((r) => r.toFixed(3)).join(', ')}); server CPU per request ratio: **${median(cpuRatios).toFixed(3)}**. Rounds flagged as disturbed by other load: ${disturbed} of ${hit.length + open.length}.`);
+    say(`Throughput ratio protected/unprotected: **${median(ratios).toFixed(3)}** (per round ${ratios.map((r) => r.toFixed(3)).join(', ')}); server CPU per request ratio: **${median(cpuRatios).toFixed(3)}**; a do-nothing middleware alone: ${median(noopRatios).toFixed(3)}. Rounds flagged as disturbed by other load: ${disturbed} of ${hit.length + open.length + noop.length}.`);
     say();
 
     // 2. Cold path: cache: false against the emulator vs a direct CentagateClient call.

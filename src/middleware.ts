@@ -142,11 +142,10 @@ export function requireCentagateSession(getUsername: GetUsername, options?: Cent
     new CentagateUnauthorizedError(reason, message, { realm: config.realm });
 
   /** The answer for a request once the lookup is done: counted, and turned into a decision. */
-  function decisionOf(username: string, found: Lookup): Decision {
-    const { verdict, cached } = found;
+  function decisionOf(username: string, { verdict, cached, coalesced, stale }: Lookup): Decision {
     if (cached) counters.hits += 1;
     else counters.misses += 1;
-    if (found.coalesced) counters.coalesced += 1;
+    if (coalesced) counters.coalesced += 1;
     if (!verdict.active) {
       const error = new CentagateUnauthorizedError(verdict.reason, `CENTAGATE did not confirm the session (code ${verdict.returnCode}).`, {
         returnCode: verdict.returnCode,
@@ -162,7 +161,7 @@ export function requireCentagateSession(getUsername: GetUsername, options?: Cent
       checkedAt: verdict.checkedAt,
       cached,
     };
-    return { kind: 'allowed', session, coalesced: found.coalesced, stale: found.stale };
+    return { kind: 'allowed', session, coalesced, stale };
   }
 
   /** Cache, then CENTAGATE. Synchronous on a cache hit, so a hit costs no promise at all. */
@@ -292,18 +291,19 @@ export function requireCentagateSession(getUsername: GetUsername, options?: Cent
     }
   }
 
+  function finish(decision: Decision, req: Request, res: Response, next: NextFunction, logger: Logger | undefined, started: number): void {
+    try {
+      act(decision, req, res, next, logger, started);
+    } catch (error) {
+      // Only onDenied or a logger can throw here: next() does not.
+      next(error);
+    }
+  }
+
   const middleware = (req: Request, res: Response, next: NextFunction): void => {
     const logger = loggerFor(req, config.logger);
     // Time only what is logged: performance.now() is not free on the hit path.
     const started = logger === undefined ? 0 : performance.now();
-    const finish = (decision: Decision): void => {
-      try {
-        act(decision, req, res, next, logger, started);
-      } catch (error) {
-        // Only onDenied or a logger can throw here: next() does not.
-        next(error);
-      }
-    };
     let decision: Decision | Promise<Decision>;
     try {
       decision = decide(req, logger);
@@ -311,8 +311,13 @@ export function requireCentagateSession(getUsername: GetUsername, options?: Cent
       next(error);
       return;
     }
-    if (decision instanceof Promise) decision.then(finish, next);
-    else finish(decision);
+    if (decision instanceof Promise) {
+      decision.then((settled) => {
+        finish(settled, req, res, next, logger, started);
+      }, next);
+    } else {
+      finish(decision, req, res, next, logger, started);
+    }
   };
 
   return Object.assign(middleware, {
