@@ -1,40 +1,17 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import type { CentagateCredentials } from '../src/cen-token.js';
-import { startCentagateEmulator, type CentagateEmulator } from '../src/emulator/index.js';
-import { requireCentagateSession, type CentagateSessionMiddleware } from '../src/middleware.js';
-import type { CentagateSessionOptions } from '../src/types.js';
-import { capturedLogger, protectedApp, serviceAccount, sleep, usernameFromQuery } from './helpers/harness.js';
+import { useEmulatorSuite } from './helpers/emulator-suite.js';
+import { capturedLogger, protectedApp, sleep } from './helpers/harness.js';
 
 describe('the circuit breaker', () => {
-  let emulator: CentagateEmulator;
-  let admin: CentagateCredentials;
-  const made: CentagateSessionMiddleware[] = [];
-  const middleware = (options: CentagateSessionOptions = {}): CentagateSessionMiddleware => {
-    const mw = requireCentagateSession(usernameFromQuery, { baseUrl: emulator.baseUrl, ...admin, retries: 0, ...options });
-    made.push(mw);
-    return mw;
-  };
-  const checks = (): number => emulator.stats().checks;
-
-  beforeAll(async () => {
-    emulator = await startCentagateEmulator();
-    admin = await serviceAccount(emulator);
-    await emulator.signIn('alice');
-  });
-  afterEach(() => {
-    emulator.setFault();
-  });
-  afterAll(async () => {
-    for (const mw of made) mw.close();
-    await emulator.close();
-  });
+  const suite = useEmulatorSuite({ retries: 0 }, ['alice']);
+  const { middleware, checks } = suite;
 
   it('should open after 5 consecutive 503 outcomes and answer 503 at once with the time left', async () => {
     const { logger, lines } = capturedLogger();
     const mw = middleware({ breaker: { cooldownMs: 3000 }, logger, cache: false });
     const app = protectedApp(mw);
-    emulator.setFault({ httpStatus: 502 });
+    suite.emulator.setFault({ httpStatus: 502 });
     for (let i = 0; i < 5; i += 1) await request(app).get('/protected?user=alice').expect(503);
     expect(mw.stats()).toMatchObject({ breakerState: 'open', breakerOpened: 1 });
     const before = checks();
@@ -53,12 +30,12 @@ describe('the circuit breaker', () => {
     const { logger, lines } = capturedLogger();
     const mw = middleware({ breaker: { failures: 2, cooldownMs: 300 }, logger, cache: false });
     const app = protectedApp(mw);
-    emulator.setFault({ httpStatus: 500 });
+    suite.emulator.setFault({ httpStatus: 500 });
     await request(app).get('/protected?user=alice').expect(503);
     await request(app).get('/protected?user=alice').expect(503);
     expect(mw.stats().breakerState).toBe('open');
     await sleep(350);
-    emulator.setFault({ latencyMs: 100 });
+    suite.emulator.setFault({ latencyMs: 100 });
     const before = checks();
     // Ten requests arrive while the probe is out: only the probe reaches CENTAGATE.
     const answers = await Promise.all(Array.from({ length: 10 }, () => request(app).get('/protected?user=alice')));
@@ -73,7 +50,7 @@ describe('the circuit breaker', () => {
   it('should open again for a new cool-down when the probe fails', async () => {
     const mw = middleware({ breaker: { failures: 1, cooldownMs: 200 }, cache: false });
     const app = protectedApp(mw);
-    emulator.setFault({ httpStatus: 503 });
+    suite.emulator.setFault({ httpStatus: 503 });
     await request(app).get('/protected?user=alice').expect(503);
     await sleep(250);
     const before = checks();
@@ -88,7 +65,7 @@ describe('the circuit breaker', () => {
     const mw = middleware({ breaker: { failures: 3 }, cache: false });
     const app = protectedApp(mw);
     for (let round = 0; round < 3; round += 1) {
-      emulator.setFault({ httpStatus: 500, times: 2 });
+      suite.emulator.setFault({ httpStatus: 500, times: 2 });
       await request(app).get('/protected?user=alice').expect(503);
       await request(app).get('/protected?user=alice').expect(503);
       await request(app).get('/protected?user=nobody').expect(401);
@@ -99,7 +76,7 @@ describe('the circuit breaker', () => {
   it('should never open when breaker is false', async () => {
     const mw = middleware({ breaker: false, cache: false });
     const app = protectedApp(mw);
-    emulator.setFault({ returnCode: 10004 });
+    suite.emulator.setFault({ returnCode: 10004 });
     const before = checks();
     for (let i = 0; i < 8; i += 1) await request(app).get('/protected?user=alice').expect(503);
     expect(checks() - before).toBe(8);

@@ -1,41 +1,20 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import type { Request } from 'express';
 import request from 'supertest';
 import type { CentagateCredentials } from '../src/cen-token.js';
-import { startCentagateEmulator, type CentagateEmulator, type EmulatorSignIn } from '../src/emulator/index.js';
-import { requireCentagateSession, type CentagateSessionMiddleware } from '../src/middleware.js';
-import type { CentagateSessionOptions } from '../src/types.js';
-import { capturedLogger, protectedApp, serviceAccount, sleep, usernameFromQuery } from './helpers/harness.js';
+import type { EmulatorSignIn } from '../src/emulator/index.js';
+import { useEmulatorSuite } from './helpers/emulator-suite.js';
+import { capturedLogger, protectedApp, sleep } from './helpers/harness.js';
 
 describe('the cache of CENTAGATE answers', () => {
-  let emulator: CentagateEmulator;
-  let admin: CentagateCredentials;
-  const made: CentagateSessionMiddleware[] = [];
-
-  const middleware = (options: CentagateSessionOptions = {}): CentagateSessionMiddleware => {
-    const mw = requireCentagateSession(usernameFromQuery, { baseUrl: emulator.baseUrl, ...admin, ...options });
-    made.push(mw);
-    return mw;
-  };
-  const checks = (): number => emulator.stats().checks;
-
-  beforeAll(async () => {
-    emulator = await startCentagateEmulator();
-    admin = await serviceAccount(emulator);
-  });
-  afterEach(() => {
-    emulator.setFault();
-  });
-  afterAll(async () => {
-    for (const mw of made) mw.close();
-    await emulator.close();
-  });
+  const suite = useEmulatorSuite();
+  const { middleware, checks } = suite;
 
   it('should make exactly one upstream request for 200 concurrent cold requests of one user', async () => {
-    await emulator.signIn('coalesce-user');
+    await suite.emulator.signIn('coalesce-user');
     const mw = middleware();
     const app = protectedApp(mw);
-    emulator.setFault({ latencyMs: 100 });
+    suite.emulator.setFault({ latencyMs: 100 });
     const before = checks();
     const answers = await Promise.all(Array.from({ length: 200 }, () => request(app).get('/protected?user=coalesce-user')));
     expect(answers.map((res) => res.status)).toEqual(Array(200).fill(200));
@@ -47,23 +26,23 @@ describe('the cache of CENTAGATE answers', () => {
   });
 
   it('should not cache a 503 outcome: concurrent failing requests share one check, the next request asks again', async () => {
-    await emulator.signIn('flaky-user');
+    await suite.emulator.signIn('flaky-user');
     const mw = middleware({ retries: 0 });
     const app = protectedApp(mw);
-    emulator.setFault({ httpStatus: 500, latencyMs: 50 });
+    suite.emulator.setFault({ httpStatus: 500, latencyMs: 50 });
     const failed = await Promise.all(Array.from({ length: 20 }, () => request(app).get('/protected?user=flaky-user')));
     expect(failed.every((res) => res.status === 503)).toBe(true);
     expect(mw.stats()).toMatchObject({ upstreamRequests: 1, unavailable: 20, size: 0 });
-    emulator.setFault();
+    suite.emulator.setFault();
     await request(app).get('/protected?user=flaky-user').expect(200);
     expect(mw.stats().upstreamRequests).toBe(2);
   });
 
   it('should ask again once ttlMs has passed, and trust a signed-out session until then', async () => {
-    await emulator.signIn('ttl-user');
+    await suite.emulator.signIn('ttl-user');
     const app = protectedApp(middleware({ cache: { ttlMs: 150 } }));
     await request(app).get('/protected?user=ttl-user').expect(200);
-    await emulator.signOut('ttl-user');
+    await suite.emulator.signOut('ttl-user');
     // Inside the TTL the cached answer still stands: the documented trade-off.
     expect((await request(app).get('/protected?user=ttl-user').expect(200)).body.session.cached).toBe(true);
     await sleep(200);
@@ -74,7 +53,7 @@ describe('the cache of CENTAGATE answers', () => {
   it('should remember a denial for negativeTtlMs only', async () => {
     const app = protectedApp(middleware({ cache: { negativeTtlMs: 150 } }));
     await request(app).get('/protected?user=late-user').expect(401);
-    await emulator.signIn('late-user');
+    await suite.emulator.signIn('late-user');
     const before = checks();
     await request(app).get('/protected?user=late-user').expect(401);
     expect(checks()).toBe(before);
@@ -93,26 +72,26 @@ describe('the cache of CENTAGATE answers', () => {
   });
 
   it('should deny at once after invalidate(username), and count what it dropped', async () => {
-    await emulator.signIn('logout-user');
+    await suite.emulator.signIn('logout-user');
     const mw = middleware();
     const app = protectedApp(mw);
     await request(app).get('/protected?user=logout-user').expect(200);
-    await emulator.signOut('logout-user');
+    await suite.emulator.signOut('logout-user');
     expect(mw.invalidate('logout-user')).toBe(1);
     expect(mw.invalidate('logout-user')).toBe(0);
     await request(app).get('/protected?user=logout-user').expect(401);
   });
 
   it('should drop a check that is in flight when invalidate() is called, and ask again', async () => {
-    await emulator.signIn('racing-user');
+    await suite.emulator.signIn('racing-user');
     const mw = middleware();
     const app = protectedApp(mw);
-    emulator.setFault({ latencyMs: 200, times: 1 });
+    suite.emulator.setFault({ latencyMs: 200, times: 1 });
     const pending = request(app).get('/protected?user=racing-user');
     const answered = pending.then((res) => res);
     await sleep(80);
     // The check above reached CENTAGATE before the sign-out: its "active" must not be trusted.
-    await emulator.signOut('racing-user');
+    await suite.emulator.signOut('racing-user');
     expect(mw.invalidate('racing-user')).toBe(1);
     const res = await answered;
     expect(res.status).toBe(401);
@@ -120,8 +99,8 @@ describe('the cache of CENTAGATE answers', () => {
   });
 
   it('should keep entries of distinct credentials apart and invalidate them all by username', async () => {
-    const alice = await emulator.signIn('alice');
-    const bob = await emulator.signIn('bob');
+    const alice = await suite.emulator.signIn('alice');
+    const bob = await suite.emulator.signIn('bob');
     const sessions = new Map<string, EmulatorSignIn>([['alice', alice], ['bob', bob]]);
     // Per-request credentials: each user's own sign-in, chosen by a header.
     const mw = middleware({
@@ -167,13 +146,13 @@ describe('the cache of CENTAGATE answers', () => {
 
   describe('staleIfErrorMs', () => {
     it('should serve an expired active entry when CENTAGATE fails within the window, and log a warning', async () => {
-      await emulator.signIn('stale-user');
+      await suite.emulator.signIn('stale-user');
       const { logger, lines } = capturedLogger();
       const mw = middleware({ cache: { ttlMs: 100, staleIfErrorMs: 400 }, retries: 0, logger });
       const app = protectedApp(mw);
       const first = await request(app).get('/protected?user=stale-user').expect(200);
       await sleep(150);
-      emulator.setFault({ httpStatus: 500 });
+      suite.emulator.setFault({ httpStatus: 500 });
       const stale = await request(app).get('/protected?user=stale-user').expect(200);
       expect(stale.body.session).toMatchObject({ cached: true, checkedAt: first.body.session.checkedAt });
       expect(mw.stats()).toMatchObject({ staleServed: 1, upstreamRequests: 2 });
@@ -184,11 +163,11 @@ describe('the cache of CENTAGATE answers', () => {
     });
 
     it('should fail closed after ttlMs when staleIfErrorMs is 0', async () => {
-      await emulator.signIn('strict-user');
+      await suite.emulator.signIn('strict-user');
       const app = protectedApp(middleware({ cache: { ttlMs: 100 }, retries: 0 }));
       await request(app).get('/protected?user=strict-user').expect(200);
       await sleep(150);
-      emulator.setFault({ httpStatus: 500 });
+      suite.emulator.setFault({ httpStatus: 500 });
       await request(app).get('/protected?user=strict-user').expect(503);
     });
 
@@ -196,24 +175,24 @@ describe('the cache of CENTAGATE answers', () => {
       const app = protectedApp(middleware({ cache: { negativeTtlMs: 50, staleIfErrorMs: 5000 }, retries: 0 }));
       await request(app).get('/protected?user=denied-user').expect(401);
       await sleep(100);
-      emulator.setFault({ httpStatus: 500 });
+      suite.emulator.setFault({ httpStatus: 500 });
       await request(app).get('/protected?user=denied-user').expect(503);
     });
 
     it('should not serve a stale entry after invalidate()', async () => {
-      await emulator.signIn('stale-logout');
+      await suite.emulator.signIn('stale-logout');
       const mw = middleware({ cache: { ttlMs: 50, staleIfErrorMs: 5000 }, retries: 0 });
       const app = protectedApp(mw);
       await request(app).get('/protected?user=stale-logout').expect(200);
       await sleep(100);
       expect(mw.invalidate('stale-logout')).toBe(1);
-      emulator.setFault({ httpStatus: 500 });
+      suite.emulator.setFault({ httpStatus: 500 });
       await request(app).get('/protected?user=stale-logout').expect(503);
     });
   });
 
   it('should ask CENTAGATE on every request when cache is false', async () => {
-    await emulator.signIn('uncached-user');
+    await suite.emulator.signIn('uncached-user');
     const mw = middleware({ cache: false });
     const app = protectedApp(mw);
     const before = checks();
@@ -230,7 +209,7 @@ describe('the cache of CENTAGATE answers', () => {
     const mw = middleware({ cache: { max: 2, negativeMax: 3 } });
     const app = protectedApp(mw);
     for (const user of ['m1', 'm2', 'm3']) {
-      await emulator.signIn(user);
+      await suite.emulator.signIn(user);
       await request(app).get(`/protected?user=${user}`).expect(200);
     }
     expect(mw.stats().size).toBe(2);
@@ -239,7 +218,7 @@ describe('the cache of CENTAGATE answers', () => {
   });
 
   it('should forget everything on clear()', async () => {
-    await emulator.signIn('clear-user');
+    await suite.emulator.signIn('clear-user');
     const mw = middleware();
     const app = protectedApp(mw);
     await request(app).get('/protected?user=clear-user').expect(200);
@@ -251,7 +230,7 @@ describe('the cache of CENTAGATE answers', () => {
   });
 
   it('should not let one request change the session object another request sees', async () => {
-    await emulator.signIn('frozen-user');
+    await suite.emulator.signIn('frozen-user');
     const mw = middleware();
     const app = protectedApp(mw);
     await request(app).get('/protected?user=frozen-user').expect(200);

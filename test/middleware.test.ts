@@ -1,39 +1,23 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, describe, expect, it } from '@jest/globals';
 import express from 'express';
 import { pinoHttp } from 'pino-http';
 import request from 'supertest';
-import { computeCenToken, type CentagateCredentials } from '../src/cen-token.js';
-import { startCentagateEmulator, type CentagateEmulator } from '../src/emulator/index.js';
+import { computeCenToken } from '../src/cen-token.js';
 import { CentagateUnauthorizedError, CentagateUnavailableError } from '../src/errors.js';
 import { requireCentagateSession, type CentagateSessionMiddleware } from '../src/middleware.js';
-import type { CentagateDenial, CentagateSessionOptions } from '../src/types.js';
+import type { CentagateDenial } from '../src/types.js';
 import { startFakeCentagate, refusedBaseUrl } from './helpers/fake-centagate.js';
-import { capturedLogger, protectedApp, serviceAccount, usernameFromQuery } from './helpers/harness.js';
+import { useEmulatorSuite } from './helpers/emulator-suite.js';
+import { capturedLogger, protectedApp, usernameFromQuery } from './helpers/harness.js';
 import { expectNoSecrets } from './helpers/secrets.js';
 
 describe('requireCentagateSession against the emulator', () => {
-  let emulator: CentagateEmulator;
-  let admin: CentagateCredentials;
+  const suite = useEmulatorSuite({ timeoutMs: 1000 }, ['alice']);
+  const { middleware, checks } = suite;
+  // Middlewares made here with other getters or upstreams, closed at the end.
   const made: CentagateSessionMiddleware[] = [];
-
-  const middleware = (options: CentagateSessionOptions = {}): CentagateSessionMiddleware => {
-    const mw = requireCentagateSession(usernameFromQuery, { baseUrl: emulator.baseUrl, ...admin, timeoutMs: 1000, ...options });
-    made.push(mw);
-    return mw;
-  };
-  const checks = (): number => emulator.stats().checks;
-
-  beforeAll(async () => {
-    emulator = await startCentagateEmulator();
-    admin = await serviceAccount(emulator);
-    await emulator.signIn('alice');
-  });
-  afterEach(() => {
-    emulator.setFault();
-  });
-  afterAll(async () => {
+  afterAll(() => {
     for (const mw of made) mw.close();
-    await emulator.close();
   });
 
   describe('an active session', () => {
@@ -52,11 +36,11 @@ describe('requireCentagateSession against the emulator', () => {
 
     it.each(['PUT', 'GET'] as const)('should send the check with %s', async (method) => {
       await request(protectedApp(middleware({ method }))).get('/protected?user=alice').expect(200);
-      expect(emulator.requestLog.at(-1)).toMatch(new RegExp(`^${method} /CentagateWS/webresources/session/check/alice/[0-9a-f]{64}$`));
+      expect(suite.emulator.requestLog.at(-1)).toMatch(new RegExp(`^${method} /CentagateWS/webresources/session/check/alice/[0-9a-f]{64}$`));
     });
 
     it('should accept an async getUsername', async () => {
-      const mw = requireCentagateSession(async (req) => Promise.resolve(req.get('x-user')), { baseUrl: emulator.baseUrl, ...admin });
+      const mw = requireCentagateSession(async (req) => Promise.resolve(req.get('x-user')), { baseUrl: suite.emulator.baseUrl, ...suite.admin });
       made.push(mw);
       const res = await request(protectedApp(mw)).get('/protected').set('x-user', 'alice').expect(200);
       expect(res.body.session.username).toBe('alice');
@@ -65,7 +49,7 @@ describe('requireCentagateSession against the emulator', () => {
 
   describe('no username', () => {
     it.each([undefined, null, ''])('should answer 401 missing_username for %j without asking CENTAGATE', async (value) => {
-      const mw = requireCentagateSession(() => value, { baseUrl: emulator.baseUrl, ...admin });
+      const mw = requireCentagateSession(() => value, { baseUrl: suite.emulator.baseUrl, ...suite.admin });
       made.push(mw);
       const before = checks();
       const res = await request(protectedApp(mw)).get('/protected').expect(401);
@@ -109,12 +93,12 @@ describe('requireCentagateSession against the emulator', () => {
 
     it('should send other odd usernames percent-encoded as one path segment', async () => {
       await request(protectedApp(middleware())).get('/protected').query({ user: '%2e%2e?x=1#y' }).expect(401);
-      expect(emulator.requestLog.at(-1)).toMatch(/^PUT \/CentagateWS\/webresources\/session\/check\/%252e%252e%3Fx%3D1%23y\/[0-9a-f]{64}$/);
+      expect(suite.emulator.requestLog.at(-1)).toMatch(/^PUT \/CentagateWS\/webresources\/session\/check\/%252e%252e%3Fx%3D1%23y\/[0-9a-f]{64}$/);
     });
 
     it('should accept exactly 256 code points', async () => {
       const long = '😀'.repeat(256);
-      await emulator.signIn(long);
+      await suite.emulator.signIn(long);
       const res = await request(protectedApp(middleware())).get('/protected').query({ user: long }).expect(200);
       expect(res.body.session.username).toBe(long);
     });
@@ -132,14 +116,14 @@ describe('requireCentagateSession against the emulator', () => {
       [12345, 'rejected'],
       [-1, 'rejected'],
     ])('should answer 401 for code %i with reason %s', async (code, reason) => {
-      emulator.setFault({ returnCode: code });
+      suite.emulator.setFault({ returnCode: code });
       const res = await request(protectedApp(middleware())).get('/protected?user=alice').expect(401);
       expect(res.body).toEqual({ error: 'unauthorized', reason, code });
     });
 
     it.each([10003, 10004, 10011])('should answer 503 upstream_error for code %i and not cache it', async (code) => {
       const app = protectedApp(middleware());
-      emulator.setFault({ returnCode: code, times: 1 });
+      suite.emulator.setFault({ returnCode: code, times: 1 });
       const res = await request(app).get('/protected?user=alice').expect(503);
       expect(res.body).toEqual({ error: 'unavailable', reason: 'upstream_error', code });
       expect(res.headers['retry-after']).toBe('1');
@@ -158,19 +142,19 @@ describe('requireCentagateSession against the emulator', () => {
       ['invalid JSON', { invalidJson: true }],
     ])('should answer 503 upstream_unavailable on %s within the time budget', async (_label, fault) => {
       const app = protectedApp(middleware({ timeoutMs: 150, retries: 1 }));
-      emulator.setFault(fault);
+      suite.emulator.setFault(fault);
       const started = performance.now();
       const res = await request(app).get('/protected?user=alice').expect(503);
       expect(performance.now() - started).toBeLessThan(150 * 2 + 200 + 500);
       expect(res.body).toEqual({ error: 'unavailable', reason: 'upstream_unavailable' });
       expect(res.headers['retry-after']).toBe('1');
       expect(res.headers['www-authenticate']).toBeUndefined();
-      emulator.setFault();
+      suite.emulator.setFault();
       await request(app).get('/protected?user=alice').expect(200);
     });
 
     it('should answer 503 when the connection is refused', async () => {
-      const mw = requireCentagateSession(usernameFromQuery, { baseUrl: await refusedBaseUrl(), ...admin });
+      const mw = requireCentagateSession(usernameFromQuery, { baseUrl: await refusedBaseUrl(), ...suite.admin });
       made.push(mw);
       const res = await request(protectedApp(mw)).get('/protected?user=alice').expect(503);
       expect(res.body.reason).toBe('upstream_unavailable');
@@ -184,7 +168,7 @@ describe('requireCentagateSession against the emulator', () => {
       const fake = await startFakeCentagate((_req, res) => {
         fault(res);
       });
-      const mw = requireCentagateSession(usernameFromQuery, { baseUrl: fake.baseUrl, ...admin, retries: 0 });
+      const mw = requireCentagateSession(usernameFromQuery, { baseUrl: fake.baseUrl, ...suite.admin, retries: 0 });
       try {
         const res = await request(protectedApp(mw)).get('/protected?user=alice').expect(503);
         expect(res.body.reason).toBe('upstream_unavailable');
@@ -201,14 +185,14 @@ describe('requireCentagateSession against the emulator', () => {
       ['throws', () => { throw new Error('getter broke'); }],
       ['rejects', () => Promise.reject(new Error('getter broke'))],
     ])('should pass the error to next(err) when getUsername %s', async (_label, getter) => {
-      const mw = requireCentagateSession(getter, { baseUrl: emulator.baseUrl, ...admin });
+      const mw = requireCentagateSession(getter, { baseUrl: suite.emulator.baseUrl, ...suite.admin });
       made.push(mw);
       const res = await request(protectedApp(mw)).get('/protected').expect(500);
       expect(res.body).toEqual({ name: 'Error', message: 'getter broke' });
     });
 
     it('should pass a TypeError to next(err) when getUsername returns a number', async () => {
-      const mw = requireCentagateSession((() => 42) as unknown as () => string, { baseUrl: emulator.baseUrl, ...admin });
+      const mw = requireCentagateSession((() => 42) as unknown as () => string, { baseUrl: suite.emulator.baseUrl, ...suite.admin });
       made.push(mw);
       const res = await request(protectedApp(mw)).get('/protected').expect(500);
       expect(res.body.name).toBe('TypeError');
@@ -240,7 +224,7 @@ describe('requireCentagateSession against the emulator', () => {
       const app = protectedApp(middleware({ onDenied: (denial, _req, _res, next) => { next(denial.error); } }), { errorHandler: false });
       const denied = await request(app).get('/protected?user=nobody').expect(401);
       expect(denied.headers['www-authenticate']).toBe('CentagateSession realm="centagate"');
-      emulator.setFault({ returnCode: 10004 });
+      suite.emulator.setFault({ returnCode: 10004 });
       const unavailable = await request(app).get('/protected?user=alice').expect(503);
       expect(unavailable.headers['retry-after']).toBe('1');
     });
@@ -248,7 +232,7 @@ describe('requireCentagateSession against the emulator', () => {
     it('should give onDenied a CentagateUnavailableError for a 503', async () => {
       let seen: CentagateDenial | undefined;
       const app = protectedApp(middleware({ onDenied: (denial, _req, res) => { seen = denial; res.status(denial.status).end(); } }));
-      emulator.setFault({ httpStatus: 502 });
+      suite.emulator.setFault({ httpStatus: 502 });
       await request(app).get('/protected?user=alice').expect(503);
       expect(seen?.error).toBeInstanceOf(CentagateUnavailableError);
       expect(seen).toMatchObject({ status: 503, reason: 'upstream_unavailable', error: { failure: 'http_status' } });
@@ -275,7 +259,7 @@ describe('requireCentagateSession against the emulator', () => {
       await request(app).get('/protected?user=alice').expect(200);
       await request(app).get('/protected?user=alice').expect(200);
       await request(app).get('/protected?user=nobody').expect(401);
-      emulator.setFault({ httpStatus: 500 });
+      suite.emulator.setFault({ httpStatus: 500 });
       await request(app).get('/protected?user=bob').expect(503);
       expect(lines).toHaveLength(4);
       expect(lines[0]).toMatchObject({ level: 20, username: 'alice', outcome: 'allowed', code: 0, cached: false });
@@ -303,17 +287,17 @@ describe('requireCentagateSession against the emulator', () => {
       const bodies: string[] = [];
       const faults = [undefined, { httpStatus: 500 }, { invalidJson: true }, { noAnswer: true }, { returnCode: 10004 }, { returnCode: 10001 }];
       for (const fault of faults) {
-        emulator.setFault(fault);
+        suite.emulator.setFault(fault);
         bodies.push(JSON.stringify((await request(app).get('/protected?user=alice')).body));
         bodies.push(JSON.stringify((await request(app).get('/protected?user=carol')).body));
       }
-      const cenToken = computeCenToken(admin);
+      const cenToken = computeCenToken(suite.admin);
       expectNoSecrets([...raw, ...bodies].join('\n'), {
-        authToken: admin.authToken,
-        secretCode: admin.secretCode,
+        authToken: suite.admin.authToken,
+        secretCode: suite.admin.secretCode,
         cenToken,
         upstreamPath: '/session/check/',
-        baseUrl: emulator.baseUrl,
+        baseUrl: suite.emulator.baseUrl,
       });
       expect(raw.length).toBeGreaterThanOrEqual(faults.length * 2);
     });
