@@ -7,6 +7,7 @@ import { CentagateClient } from './client.js';
 import { CentagateSessionError, CentagateUnauthorizedError, CentagateUnavailableError } from './errors.js';
 import { ConcurrencyLimit } from './limiter.js';
 import { parseOptions, type SessionConfig } from './options.js';
+import { attachSession } from './request-session.js';
 import type { CentagateDenial, CentagateSession, CentagateSessionOptions, CentagateSessionStats, GetUsername } from './types.js';
 import { usernameProblem } from './username.js';
 import { verdictOf, type Verdict } from './verdict.js';
@@ -282,7 +283,7 @@ export function requireCentagateSession(getUsername: GetUsername, options?: Cent
         return;
       case 'allowed':
         if (decision.stale) counters.staleServed += 1;
-        req.centagateSession = decision.session;
+        attachSession(req, decision.session);
         next();
         return;
       case 'denied':
