@@ -1,16 +1,28 @@
 import { LRUCache } from 'lru-cache';
 import { CentagateSessionError, CentagateUnavailableError } from './errors.js';
+import type { CentagateSessionStore } from './store.js';
 import type { CentagateCacheOptions } from './types.js';
-import type { Verdict } from './verdict.js';
+import { fromShared, toShared, type Verdict } from './verdict.js';
 
 type ActiveVerdict = Extract<Verdict, { active: true }>;
 type DeniedVerdict = Extract<Verdict, { active: false }>;
 
+/** Where a check's answer came from. */
+type Origin = 'upstream' | 'shared' | 'stale';
+
+/** What a check settled with. */
+interface CheckResult {
+  verdict: Verdict;
+  origin: Origin;
+}
+
 /** What a lookup found. */
 export interface Lookup {
   verdict: Verdict;
-  /** Answered from an entry that existed when the lookup began (a stale one included). */
+  /** Answered from a cache: the local tier, the shared tier, or a stale entry. */
   cached: boolean;
+  /** Answered from the shared tier (another replica asked CENTAGATE). */
+  shared: boolean;
   /** Joined a check that another request had already sent. */
   coalesced: boolean;
   /** An expired active entry served because CENTAGATE could not answer (`staleIfErrorMs`). */
@@ -43,7 +55,7 @@ const MAX_RESTARTS = 3;
 export class SessionCache<C = undefined> {
   readonly #active: LRUCache<string, ActiveVerdict>;
   readonly #denied: LRUCache<string, DeniedVerdict> | undefined;
-  readonly #checks: LRUCache<string, Verdict, FetchContext<C>>;
+  readonly #checks: LRUCache<string, CheckResult, FetchContext<C>>;
   /** Keys whose check is running in fetchMethod (a count: a dropped check may overlap its successor). */
   readonly #inFlight = new Map<string, number>();
   readonly #settings: Readonly<Required<CentagateCacheOptions>>;
@@ -59,6 +71,8 @@ export class SessionCache<C = undefined> {
        * it settles). lru-cache allocates its arrays up front, so this is also a fixed memory cost.
        */
       maxChecks?: number;
+      /** The shared tier, read before CENTAGATE and written after it. */
+      store?: CentagateSessionStore | undefined;
     } = {},
   ) {
     this.#settings = settings;
@@ -67,20 +81,34 @@ export class SessionCache<C = undefined> {
     // Expired entries are kept until replaced or evicted, so that staleIfErrorMs has something to serve.
     this.#active = new LRUCache<string, ActiveVerdict>({ max, ttl: ttlMs, noDeleteOnStaleGet: staleIfErrorMs > 0 });
     this.#denied = negativeTtlMs > 0 ? new LRUCache<string, DeniedVerdict>({ max: negativeMax, ttl: negativeTtlMs }) : undefined;
-    this.#checks = new LRUCache<string, Verdict, FetchContext<C>>({
+    const { store } = options;
+    this.#checks = new LRUCache<string, CheckResult, FetchContext<C>>({
       max: options.maxChecks ?? 2_000,
       fetchMethod: async (key, _previous, { signal, context }) => {
+        const { username, cenToken } = context;
         this.#inFlight.set(key, (this.#inFlight.get(key) ?? 0) + 1);
         try {
-          const verdict = await checkUpstream(context.username, context.cenToken, context.extra);
+          if (store !== undefined) {
+            const shared = await store.get(username, cenToken);
+            const remainingMs = shared === undefined ? 0 : shared.expiresAt - Date.now();
+            if (signal.aborted) return undefined;
+            if (shared !== undefined && remainingMs > 0) {
+              const verdict = fromShared(shared);
+              this.#keep(key, verdict, remainingMs);
+              return { verdict, origin: 'shared' };
+            }
+          }
+          const verdict = await checkUpstream(username, cenToken, context.extra);
           // invalidate() or clear() dropped this check while it ran: its answer may predate a sign-out.
           if (signal.aborted) return undefined;
-          if (verdict.active) this.#active.set(key, verdict);
-          else this.#denied?.set(key, verdict);
-          return verdict;
+          const ttl = this.#keep(key, verdict);
+          if (store !== undefined && ttl > 0) void store.set(username, cenToken, toShared(verdict, ttl), ttl);
+          return { verdict, origin: 'upstream' };
         } catch (error) {
           const stale = this.#active.peek(key, { allowStale: true });
-          if (!signal.aborted && error instanceof CentagateSessionError && stale !== undefined && this.#servableStale(stale)) return stale;
+          if (!signal.aborted && error instanceof CentagateSessionError && stale !== undefined && this.#servableStale(stale)) {
+            return { verdict: stale, origin: 'stale' };
+          }
           throw error;
         } finally {
           const left = (this.#inFlight.get(key) ?? 1) - 1;
@@ -89,6 +117,19 @@ export class SessionCache<C = undefined> {
         }
       },
     });
+  }
+
+  /** Keeps a verdict in its LRU for `ttl` (default: its kind's TTL); returns the TTL used, 0 when not kept. */
+  #keep(key: string, verdict: Verdict, ttl?: number): number {
+    if (verdict.active) {
+      const kept = Math.min(ttl ?? this.#settings.ttlMs, this.#settings.ttlMs);
+      this.#active.set(key, verdict, { ttl: kept });
+      return kept;
+    }
+    if (this.#denied === undefined) return 0;
+    const kept = Math.min(ttl ?? this.#settings.negativeTtlMs, this.#settings.negativeTtlMs);
+    this.#denied.set(key, verdict, { ttl: kept });
+    return kept;
   }
 
   #servableStale(verdict: ActiveVerdict): boolean {
@@ -116,24 +157,22 @@ export class SessionCache<C = undefined> {
    */
   async check(username: string, cenToken: string, extra: C): Promise<Lookup> {
     const key = this.#key(username, cenToken);
-    const began = performance.now();
     for (let restart = 0; restart <= MAX_RESTARTS; restart += 1) {
-      const status: LRUCache.Status<string, Verdict, FetchContext<C>> = {};
-      let verdict: Verdict | undefined;
+      const status: LRUCache.Status<string, CheckResult, FetchContext<C>> = {};
+      let result: CheckResult | undefined;
       try {
-        verdict = await this.#checks.fetch(key, { context: { username, cenToken, extra }, status });
+        result = await this.#checks.fetch(key, { context: { username, cenToken, extra }, status });
       } catch (error) {
         // checkUpstream throws only CentagateSessionErrors; anything else is lru-cache saying that
         // invalidate(), clear() or eviction dropped the check while it was in flight: ask again.
         if (error instanceof CentagateSessionError) throw error;
         continue;
       }
-      if (verdict === undefined) continue;
+      if (result === undefined) continue;
       // The check settled: the answer now lives in the active or denied LRU (or nowhere, for a stale one).
-      if (this.#checks.peek(key) === verdict) this.#checks.delete(key);
-      // A fetched answer is newer than the lookup; an older one is the stale entry served on error.
-      const stale = verdict.confirmedAt < began;
-      return { verdict, cached: stale, coalesced: status.fetch === 'inflight', stale };
+      if (this.#checks.peek(key) === result) this.#checks.delete(key);
+      const { verdict, origin } = result;
+      return { verdict, cached: origin !== 'upstream', shared: origin === 'shared', coalesced: status.fetch === 'inflight', stale: origin === 'stale' };
     }
     // Dropped again and again (invalidated, or evicted by more checks at once than maxChecks): give up as overloaded.
     throw new CentagateUnavailableError('overloaded', 'The session check was dropped repeatedly while in flight.');

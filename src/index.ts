@@ -27,3 +27,4 @@ export type {
   GetUsername,
   OnDenied,
 } from './types.js';
+export type { CentagateSessionStore, SharedVerdict, StoreInit } from './store.js';

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { CircuitBreaker } from './breaker.js';
@@ -92,7 +93,7 @@ export function requireCentagateSession(getUsername: GetUsername, options?: Cent
     timeoutMs: config.timeoutMs,
     retries: config.retries,
   });
-  const counters = { hits: 0, misses: 0, coalesced: 0, staleServed: 0, denied: 0, unavailable: 0, overloaded: 0 };
+  const counters = { hits: 0, misses: 0, sharedHits: 0, coalesced: 0, staleServed: 0, denied: 0, unavailable: 0, overloaded: 0 };
   const breaker =
     config.breaker === false
       ? undefined
@@ -137,15 +138,31 @@ export function requireCentagateSession(getUsername: GetUsername, options?: Cent
           ...(config.credentials.kind === 'static' ? { staticCenToken: config.credentials.cenToken } : {}),
           // Running and queued checks, twice over: eviction of a check in flight only restarts it.
           maxChecks: config.maxInFlight * (1 + QUEUE_PER_PLACE) * 2,
+          store: config.store,
         });
+  // The shared tier: told the app's configuration once, and every replica's sign-outs drop local entries here.
+  let unsubscribe: (() => void) | undefined;
+  if (config.store !== undefined && config.cache !== false) {
+    config.store.init?.({
+      derivedKey:
+        config.credentials.kind === 'static'
+          ? createHmac('sha256', config.credentials.cenToken).update('express-centagate-session/shared-store').digest()
+          : undefined,
+      ttlMs: config.cache.ttlMs,
+      negativeTtlMs: config.cache.negativeTtlMs,
+      logger: config.logger,
+    });
+    unsubscribe = config.store.subscribe((username) => cache?.invalidate(username));
+  }
 
   const unauthorized = (reason: 'missing_username' | 'invalid_username', message: string) =>
     new CentagateUnauthorizedError(reason, message, { realm: config.realm });
 
   /** The answer for a request once the lookup is done: counted, and turned into a decision. */
-  function decisionOf(username: string, { verdict, cached, coalesced, stale }: Lookup): Decision {
+  function decisionOf(username: string, { verdict, cached, shared, coalesced, stale }: Lookup): Decision {
     if (cached) counters.hits += 1;
     else counters.misses += 1;
+    if (shared) counters.sharedHits += 1;
     if (coalesced) counters.coalesced += 1;
     if (!verdict.active) {
       const error = new CentagateUnauthorizedError(verdict.reason, `CENTAGATE did not confirm the session (code ${verdict.returnCode}).`, {
@@ -169,11 +186,11 @@ export function requireCentagateSession(getUsername: GetUsername, options?: Cent
   function decideWithToken(username: string, cenToken: string, logger: Logger | undefined): Decision | Promise<Decision> {
     if (cache !== undefined) {
       const fresh = cache.fresh(username, cenToken);
-      if (fresh !== undefined) return decisionOf(username, { verdict: fresh, cached: true, coalesced: false, stale: false });
+      if (fresh !== undefined) return decisionOf(username, { verdict: fresh, cached: true, shared: false, coalesced: false, stale: false });
     }
     const pending =
       cache === undefined
-        ? checkUpstream(username, cenToken, logger).then((verdict): Lookup => ({ verdict, cached: false, coalesced: false, stale: false }))
+        ? checkUpstream(username, cenToken, logger).then((verdict): Lookup => ({ verdict, cached: false, shared: false, coalesced: false, stale: false }))
         : cache.check(username, cenToken, logger);
     return pending.then(
       (found) => decisionOf(username, found),
@@ -323,6 +340,8 @@ export function requireCentagateSession(getUsername: GetUsername, options?: Cent
 
   return Object.assign(middleware, {
     invalidate(username: string): number {
+      // Every replica's shared entries and local ones (through the store's message), then ours at once.
+      void config.store?.invalidate(username);
       return cache?.invalidate(username) ?? 0;
     },
     clear(): void {
@@ -340,6 +359,7 @@ export function requireCentagateSession(getUsername: GetUsername, options?: Cent
       };
     },
     close(): void {
+      unsubscribe?.();
       client.close();
     },
   });

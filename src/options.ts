@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { BreakerOptions } from './breaker.js';
 import { computeCenToken } from './cen-token.js';
+import type { CentagateSessionStore } from './store.js';
 import type {
   CentagateCacheOptions,
   CentagateSessionOptions,
@@ -37,6 +38,7 @@ export interface SessionConfig {
   readonly optional: boolean;
   readonly logger: Logger | undefined;
   readonly onDenied: OnDenied | undefined;
+  readonly store: CentagateSessionStore | undefined;
   readonly realm: string;
 }
 
@@ -66,6 +68,7 @@ const DEFAULTS = {
   optional: false,
   logger: undefined,
   onDenied: undefined,
+  store: undefined,
   realm: 'centagate',
 } as const satisfies Record<keyof CentagateSessionOptions, unknown>;
 
@@ -234,6 +237,14 @@ export function parseOptions(getUsername: unknown, rawOptions: unknown, env: Nod
   if (typeof options.realm !== 'string' || options.realm === '' || /[\u0000-\u001f\u007f"\\]/.test(options.realm)) {
     fail(`realm must be a non-empty string without quotes, backslashes or control characters, got ${describe(options.realm)}.`);
   }
+  const store = options.store;
+  if (store !== undefined) {
+    const methods = ['get', 'set', 'invalidate', 'subscribe'] as const;
+    if (typeof store !== 'object' || store === null || methods.some((name) => typeof (store as Record<string, unknown>)[name] !== 'function')) {
+      fail(`store must have get, set, invalidate and subscribe methods (e.g. createRedisStore() from express-centagate-session/redis), got ${describe(store)}.`);
+    }
+    if (options.cache === false) fail('store is a second cache tier: it needs cache (not false).');
+  }
   const retries = options.retries;
   if (typeof retries !== 'number' || !Number.isInteger(retries) || retries < 0 || retries > 10) {
     fail(`retries must be a whole number from 0 to 10, got ${describe(retries)}.`);
@@ -252,6 +263,7 @@ export function parseOptions(getUsername: unknown, rawOptions: unknown, env: Nod
     optional: options.optional,
     logger: options.logger as Logger | undefined,
     onDenied: options.onDenied as OnDenied | undefined,
+    store: store as CentagateSessionStore | undefined,
     realm: options.realm,
   });
 }

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { CentagateCredentials } from './cen-token.js';
 import type { BreakerOptions } from './breaker.js';
 import type { CentagateSessionError, DenialReason } from './errors.js';
+import type { CentagateSessionStore } from './store.js';
 
 /** What `req.centagateSession` holds once CENTAGATE confirmed the session (code 0). */
 export interface CentagateSession {
@@ -157,6 +158,13 @@ export interface CentagateSessionOptions {
    * Requests that join a check already in flight never take a place of their own.
    */
   maxInFlight?: number;
+  /**
+   * A shared second cache tier for several replicas, e.g. `createRedisStore()` from
+   * `express-centagate-session/redis`. The in-process cache stays the first tier; a replica
+   * with no local entry reads the shared one before asking CENTAGATE, and `invalidate()`
+   * reaches every replica. Default: none. Needs `cache` (not `false`). Closing the store is the app's job.
+   */
+  store?: CentagateSessionStore;
   /** Realm in the 401's `WWW-Authenticate: CentagateSession realm="…"`. Default `'centagate'`. */
   realm?: string;
 }
@@ -169,6 +177,8 @@ export interface CentagateSessionStats {
   hits: number;
   /** Every other checked request, those that joined a check already in flight included. */
   misses: number;
+  /** Hits answered from the shared tier (`store`), counted in `hits` too. */
+  sharedHits: number;
   /** Misses that joined a check already in flight instead of sending their own. */
   coalesced: number;
   /** HTTP requests sent to CENTAGATE, each retry included. */

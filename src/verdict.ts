@@ -1,5 +1,9 @@
 import type { CentagateReply } from './client.js';
 import { CentagateUnavailableError, type UnauthorizedReason } from './errors.js';
+import type { SharedVerdict } from './store.js';
+
+/** The reasons CENTAGATE's own answers can give. */
+type DeniedReason = Exclude<UnauthorizedReason, 'missing_username' | 'invalid_username'>;
 
 /** What CENTAGATE's answer means for the request, as the cache keeps it. */
 export type Verdict =
@@ -14,7 +18,7 @@ export type Verdict =
     }
   | {
       readonly active: false;
-      readonly reason: Exclude<UnauthorizedReason, 'missing_username' | 'invalid_username'>;
+      readonly reason: DeniedReason;
       readonly returnCode: number;
       readonly message: string;
       readonly checkedAt: number;
@@ -48,5 +52,28 @@ export function verdictOf(reply: CentagateReply): Verdict {
     throw new CentagateUnavailableError('return_code', `CENTAGATE could not decide (code ${returnCode}).`, { returnCode });
   }
   const reason = returnCode === 10001 ? 'session_inactive' : returnCode === 10002 ? 'invalid_input' : 'rejected';
+  return { active: false, reason, returnCode, message, checkedAt, confirmedAt };
+}
+
+/** The verdict as a shared store keeps it, valid for `ttlMs` from now. */
+export function toShared(verdict: Verdict, ttlMs: number): SharedVerdict {
+  const expiresAt = Date.now() + ttlMs;
+  if (verdict.active) return { active: true, message: verdict.message, object: verdict.object, checkedAt: verdict.checkedAt, expiresAt };
+  return { active: false, message: verdict.message, checkedAt: verdict.checkedAt, expiresAt, reason: verdict.reason, returnCode: verdict.returnCode };
+}
+
+const SHARED_REASONS: ReadonlySet<string> = new Set(['session_inactive', 'invalid_input', 'rejected']);
+
+/** A verdict from a shared store: only `active: true` exactly is active; anything odd is a denial (fail closed). */
+export function fromShared(shared: SharedVerdict): Verdict {
+  // It passed the store's integrity check, but it crossed a network: read every field as unknown.
+  const raw = shared as unknown as Partial<Record<keyof SharedVerdict, unknown>>;
+  const checkedAt = typeof raw.checkedAt === 'number' ? raw.checkedAt : 0;
+  // Map the epoch time onto this process's monotonic clock, to age the entry like a local one.
+  const confirmedAt = performance.now() - Math.max(0, Date.now() - checkedAt);
+  const message = typeof raw.message === 'string' ? raw.message : '';
+  if (raw.active === true) return { active: true, message, object: deepFreeze(raw.object), checkedAt, confirmedAt };
+  const reason = typeof raw.reason === 'string' && SHARED_REASONS.has(raw.reason) ? (raw.reason as DeniedReason) : 'rejected';
+  const returnCode = typeof raw.returnCode === 'number' ? raw.returnCode : -1;
   return { active: false, reason, returnCode, message, checkedAt, confirmedAt };
 }
