@@ -12,6 +12,7 @@ export default {
     // The example app imports the package by name, as a user would; tests run it on the sources.
     '^express-centagate-session$': '<rootDir>/src/index.ts',
     '^express-centagate-session/emulator$': '<rootDir>/src/emulator/index.ts',
+    '^express-centagate-session/redis$': '<rootDir>/src/redis/index.ts',
     // Sources import siblings as './x.js' (NodeNext); map them back to the .ts files.
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },

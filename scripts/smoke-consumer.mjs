@@ -24,7 +24,7 @@ try {
   const [packed] = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work], root));
   const tarball = join(work, packed.filename);
   const files = packed.files.map((file) => file.path);
-  for (const needed of ['dist/index.js', 'dist/index.d.ts', 'dist/emulator/index.js', 'dist/emulator/index.d.ts', 'dist/emulator/cli.js', 'package.json', 'README.md']) {
+  for (const needed of ['dist/index.js', 'dist/index.d.ts', 'dist/emulator/index.js', 'dist/emulator/index.d.ts', 'dist/emulator/cli.js', 'dist/redis/index.js', 'dist/redis/index.d.ts', 'package.json', 'README.md']) {
     check(files.includes(needed), `tarball has ${needed}`);
   }
   check(!files.some((file) => /(^|\/)(test|src|example-app|scripts|bench)\//.test(file) || /\.test\./.test(file)), 'tarball ships no tests, sources or example');
@@ -58,6 +58,7 @@ await emulator.close();
   const typescriptSource = (expressImport) => `import express from '${expressImport}';
 import { requireCentagateSession, computeCenToken, type CentagateSession, type CentagateSessionOptions, CentagateUnavailableError } from 'express-centagate-session';
 import { startCentagateEmulator, type CentagateEmulator } from 'express-centagate-session/emulator';
+import { createRedisStore, type RedisStoreOptions } from 'express-centagate-session/redis';
 
 const options: CentagateSessionOptions = { baseUrl: 'http://127.0.0.1:1/x', cache: { ttlMs: 1000 }, onDenied: (denial, _req, res) => { res.status(denial.status).end(); } };
 const requireSession = requireCentagateSession((req) => req.get('x-user'), options);
@@ -71,7 +72,8 @@ const stats: number = requireSession.stats().upstreamRequests;
 const token: string = computeCenToken({ adminUsername: 'a', authToken: 'b', secretCode: 'c' });
 const started: Promise<CentagateEmulator> = startCentagateEmulator({ port: 0 });
 const failure: string = new CentagateUnavailableError('timeout', 'x').failure;
-void [stats, token, started, failure];
+const redisOptions: Partial<RedisStoreOptions> = { prefix: 'app:', timeoutMs: 50 };
+void [stats, token, started, failure, redisOptions, createRedisStore];
 `;
   const tsconfig = JSON.stringify({ compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', strict: true, noEmit: true, types: ['node'], skipLibCheck: false, esModuleInterop: true } });
 

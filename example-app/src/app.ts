@@ -33,8 +33,8 @@ export interface ExampleAppOptions extends SignInApp {
    * sign-out endpoint (an emulator extension: CENTAGATE documents no sign-out call).
    */
   emulatorSignOut?: boolean;
-  /** Passed to both middlewares, e.g. a short cache TTL in tests. */
-  sessionOptions?: Pick<CentagateSessionOptions, 'cache' | 'timeoutMs' | 'retries'>;
+  /** Passed to both middlewares, e.g. a short cache TTL in tests, or the shared `store`. */
+  sessionOptions?: Pick<CentagateSessionOptions, 'cache' | 'timeoutMs' | 'retries' | 'store'>;
 }
 
 export interface ExampleApp {

@@ -3,7 +3,10 @@
  * emulator in-process; with it set it talks to that CENTAGATE, and then needs the sign-in
  * app's CENTAGATE_INTEGRATION_KEY and CENTAGATE_APP_SECRET_KEY.
  */
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { Redis } from 'ioredis';
+import { createRedisStore, type RedisStore } from 'express-centagate-session/redis';
 import { pino } from 'pino';
 import { startCentagateEmulator, type CentagateEmulator } from 'express-centagate-session/emulator';
 import { createExampleApp } from './app.js';
@@ -43,11 +46,26 @@ async function main(): Promise<void> {
     logger.info({ baseUrl }, 'using CENTAGATE');
   }
 
+  const sessionSecret = process.env['SESSION_SECRET'] || randomBytes(32).toString('hex');
+  // REDIS_URL: share CENTAGATE's answers and sign-outs with every replica through Redis.
+  let redis: { store: RedisStore; client: Redis } | undefined;
+  const redisUrl = process.env['REDIS_URL'];
+  if (redisUrl) {
+    const client = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+    // The store logs Redis going down and coming back; the client's own errors would only repeat that.
+    client.on('error', () => undefined);
+    const signingKey = process.env['CENTAGATE_STORE_KEY'];
+    if (!signingKey) logger.warn('REDIS_URL is set without CENTAGATE_STORE_KEY: replicas will not trust each other\'s entries; set the same key on each');
+    redis = { client, store: createRedisStore({ client, signingKey: signingKey || sessionSecret, logger }) };
+    logger.info({ redis: redisUrl.replace(/\/\/[^@/]*@/, '//***@') }, 'sharing the session cache through Redis');
+  }
+
   const example = createExampleApp({
     ...centagate,
     logger,
-    ...(process.env['SESSION_SECRET'] ? { sessionSecret: process.env['SESSION_SECRET'] } : {}),
+    sessionSecret,
     ...(emulator === undefined ? {} : { demoUsers: emulator.users, emulatorSignOut: true }),
+    ...(redis === undefined ? {} : { sessionOptions: { store: redis.store } }),
   });
   const server = example.app.listen(port, host);
   await new Promise<void>((resolve, reject) => {
@@ -65,7 +83,9 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down');
     server.close(() => {
       example.close();
-      void (emulator?.close() ?? Promise.resolve()).then(() => {
+      const shared = redis;
+      const closing = Promise.all([emulator?.close(), shared === undefined ? undefined : shared.store.close().then(() => shared.client.quit())]);
+      void closing.then(() => {
         logger.flush();
         // Leave the event loop to empty by itself: nothing is left open.
         process.exitCode = 0;
