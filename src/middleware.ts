@@ -150,6 +150,7 @@ export function requireCentagateSession(getUsername: GetUsername, options?: Cent
           : undefined,
       ttlMs: config.cache.ttlMs,
       negativeTtlMs: config.cache.negativeTtlMs,
+      timeoutMs: config.timeoutMs,
       logger: config.logger,
     });
     unsubscribe = config.store.subscribe((username) => cache?.invalidate(username));

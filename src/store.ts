@@ -29,6 +29,8 @@ export interface StoreInit {
   ttlMs: number;
   /** How long denials are kept (ms). */
   negativeTtlMs: number;
+  /** The middleware's limit for one CENTAGATE attempt (ms): a store should answer well within it. */
+  timeoutMs: number;
   /** The middleware's logger, if it was given one. */
   logger: Logger | undefined;
 }

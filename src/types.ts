@@ -195,7 +195,7 @@ export interface CentagateSessionStats {
   breakerState: 'closed' | 'open' | 'half-open' | 'off';
   /** How often the breaker opened. */
   breakerOpened: number;
-  /** Requests answered 503 at once because the breaker was open. */
+  /** Upstream checks the open breaker refused (requests that joined one such check count once). */
   breakerRejected: number;
   /** Checks refused because `maxInFlight` places and the queue were taken, or the wait passed its deadline. */
   overloaded: number;

@@ -34,7 +34,7 @@ export interface RedisStoreOptions {
    * per-request `credentials`. Hazard: anyone with it can forge shared answers.
    */
   signingKey?: string | Buffer;
-  /** Limit for one Redis command, in ms; a slower Redis counts as down. Default `100`. */
+  /** Limit for one Redis command, in ms; a slower Redis counts as down. Default `100`, and never more than the middleware's `timeoutMs`. */
   timeoutMs?: number;
   /** Where state changes and ignored entries are logged. Default: the middleware's `logger`. */
   logger?: Logger;
@@ -102,7 +102,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   }
   const prefix = options.prefix ?? 'centagate:';
   if (typeof prefix !== 'string') throw new TypeError('createRedisStore: prefix must be a string.');
-  const timeoutMs = options.timeoutMs ?? 100;
+  let timeoutMs = options.timeoutMs ?? 100;
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new TypeError('createRedisStore: timeoutMs must be a positive number of milliseconds.');
   const channel = `${prefix}invalidate`;
   const listeners = new Set<(username: string) => void>();
@@ -187,6 +187,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
         throw new TypeError('createRedisStore: with per-request credentials, give the store a signingKey (the same on every replica).');
       }
       logger ??= init.logger;
+      // Redis must never make an answer slower than CENTAGATE's own limit.
+      timeoutMs = Math.min(timeoutMs, init.timeoutMs);
       tombstoneMs = Math.max(tombstoneMs, init.ttlMs, init.negativeTtlMs) + 1000;
     },
     async get(username, cenToken) {
@@ -199,8 +201,13 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
         logger?.warn({ store: 'redis', username }, 'centagate: ignored a shared entry that does not verify (tampered, or another configuration)');
         return undefined;
       }
-      const verdict = JSON.parse(payload) as SharedVerdict;
-      if (verdict.expiresAt <= Date.now()) return undefined;
+      let verdict: SharedVerdict;
+      try {
+        verdict = JSON.parse(payload) as SharedVerdict;
+      } catch {
+        return undefined;
+      }
+      if (typeof verdict.expiresAt !== 'number' || verdict.expiresAt <= Date.now()) return undefined;
       if (typeof tomb === 'string' && Number(tomb) >= verdict.checkedAt) return undefined;
       return verdict;
     },
