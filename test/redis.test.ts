@@ -193,6 +193,20 @@ if (redisBinary === undefined) {
     expect(checks()).toBe(before);
   }, 20_000);
 
+  it('should not wait for a slow Redis longer than its timeout', async () => {
+    await emulator.signIn('slow-redis-user');
+    const one = replica({}, { timeoutMs: 100 });
+    const control = redis();
+    // Redis holds every client's commands for 1.5 s: as slow as it gets without being down.
+    await control.call('CLIENT', 'PAUSE', '1500', 'ALL');
+    const started = performance.now();
+    const res = await request(one.app).get('/protected?user=slow-redis-user').expect(200);
+    expect(res.body.session.cached).toBe(false);
+    expect(performance.now() - started).toBeLessThan(100 + 400);
+    expect(one.store.healthy).toBe(false);
+    await sleep(1600);
+  });
+
   it('should refuse a store without a signing key when credentials are per request', () => {
     const store = createRedisStore({ client: redis() });
     stores.push(store);
