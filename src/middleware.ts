@@ -33,12 +33,12 @@ type Decision =
   | { kind: 'denied'; error: CentagateSessionError; username: string | undefined; cached: boolean };
 
 const LOGGED_USERNAME_LENGTH = 300;
+/** Checks that may wait for a place, per place of `maxInFlight`. */
+const QUEUE_PER_PLACE = 10;
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
-/** Checks that may wait for a place, per place of `maxInFlight`. */
-const QUEUE_PER_PLACE = 10;
 
 function loggerFor(req: Request, configured: Logger | undefined): Logger | undefined {
   if (configured !== undefined) return configured;
@@ -75,7 +75,8 @@ function checkCredentials(value: unknown): asserts value is { adminUsername: str
  * import express from 'express';
  * import { requireCentagateSession } from 'express-centagate-session';
  *
- * const requireSession = requireCentagateSession((req) => req.get('x-username'), {
+ * // The username comes from your own sign-in (here express-session), never from what the client sends.
+ * const requireSession = requireCentagateSession((req) => req.session?.username, {
  *   baseUrl: 'https://cloud.example.com/CentagateWS/webresources',
  *   adminUsername: 'service-account',
  *   authToken: process.env.CENTAGATE_AUTH_TOKEN,
