@@ -56,11 +56,10 @@ export async function startFakeCentagate(handler: FakeHandler = replyWith(0)): P
   };
 }
 
-/** A base URL on which nothing listens: a port that was free a moment ago. */
-export async function refusedBaseUrl(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => { resolve(); }));
-  return `http://127.0.0.1:${port}${BASE_PATH}`;
+/**
+ * A base URL on which nothing listens: port 1 on the loopback (tcpmux, never served here).
+ * A port freed a moment ago is not safe: parallel test workers may take it again.
+ */
+export function refusedBaseUrl(): Promise<string> {
+  return Promise.resolve(`http://127.0.0.1:1${BASE_PATH}`);
 }
