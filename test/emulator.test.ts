@@ -91,8 +91,11 @@ describe('the CENTAGATE emulator', () => {
   it('should let the admin service account check users, and answer 10001 for unknown or signed-out ones', async () => {
     const admin = await emulator.signIn('centagate-admin', 'admin-demo-password');
     const token = computeCenToken({ adminUsername: 'centagate-admin', ...admin });
-    await emulator.signIn('carol');
-    expect((await check('PUT', 'carol', token)).code).toBe(0);
+    const carol = await emulator.signIn('carol');
+    const checked = await check('PUT', 'carol', token);
+    expect(checked.code).toBe(0);
+    // The reply describes the checked user, not the service account that asked.
+    expect(JSON.parse(checked.object as string)).toEqual({ username: 'carol', checkedBy: 'centagate-admin', userId: carol.userId });
     expect((await check('PUT', 'nobody-at-all', token)).code).toBe(10001);
     await emulator.signOut('carol');
     expect((await check('PUT', 'carol', token)).code).toBe(10001);

@@ -306,13 +306,10 @@ export async function startCentagateEmulator(options: CentagateEmulatorOptions =
     };
     const answerHonestly = (): void => {
       const { code, admin } = checkSession(username, cenToken);
-      const session = code === 0 ? sessions.get(cenToken.toLowerCase()) : undefined;
       reply(
         res,
         code,
-        code === 0 && admin !== undefined
-          ? JSON.stringify({ username, checkedBy: admin.username, userId: session?.userId ?? users.get(username)?.userId })
-          : null,
+        code === 0 && admin !== undefined ? JSON.stringify({ username, checkedBy: admin.username, userId: users.get(username)?.userId }) : null,
       );
     };
     const delay = (active?.latencyMs ?? 0) + Math.random() * (active?.jitterMs ?? 0);
