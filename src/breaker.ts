@@ -78,12 +78,9 @@ export class CircuitBreaker<C = undefined> {
   failed(context: C): void {
     this.#consecutiveFailures += 1;
     if (this.#state === 'half-open') {
-      this.#probeInFlight = false;
       // A failed probe starts a new cooldown.
-      this.#state = 'open';
-      this.#openedAt = this.#now();
-      this.opened += 1;
-      this.#onChange('open', context);
+      this.#probeInFlight = false;
+      this.#moveTo('open', context);
       return;
     }
     if (this.#state === 'closed' && this.#consecutiveFailures >= this.#failures) this.#moveTo('open', context);

@@ -141,10 +141,6 @@ export class SessionCache<C = undefined> {
     return cenToken === this.#staticCenToken ? username : cenToken + username;
   }
 
-  #usernameOf(key: string): string {
-    return this.#staticCenToken === undefined ? key.slice(CEN_TOKEN_LENGTH) : key;
-  }
-
   /** The answer held for (username, cenToken) if it is still fresh: the synchronous hit path. */
   fresh(username: string, cenToken: string): Verdict | undefined {
     const key = this.#key(username, cenToken);
@@ -195,7 +191,8 @@ export class SessionCache<C = undefined> {
     const keys = new Set<string>(this.#inFlight.keys());
     for (const [key] of this.#active.dump()) keys.add(key);
     if (this.#denied !== undefined) for (const key of this.#denied.keys()) keys.add(key);
-    for (const key of keys) if (this.#usernameOf(key) === username) drop(key);
+    // Per-request keys are the 64-digit cenToken followed by the username.
+    for (const key of keys) if (key.slice(CEN_TOKEN_LENGTH) === username) drop(key);
     return dropped;
   }
 
@@ -209,10 +206,5 @@ export class SessionCache<C = undefined> {
   /** Active and denied entries held (checks in flight not included). */
   get size(): number {
     return this.#active.size + (this.#denied?.size ?? 0);
-  }
-
-  /** Checks in flight or waiting for a place. */
-  get checksInFlight(): number {
-    return this.#inFlight.size;
   }
 }
