@@ -146,6 +146,8 @@ function sanitizedCause(error: RequestError, cenToken: string): Error {
 }
 
 const TOO_LARGE_REASON = 'reply over the body cap';
+const tooLarge = (): CentagateUnavailableError =>
+  new CentagateUnavailableError('too_large', `CENTAGATE's reply was over ${MAX_REPLY_BYTES} bytes.`);
 
 /**
  * Talks to CENTAGATE's "Check User Session" endpoint:
@@ -271,7 +273,7 @@ export class CentagateClient {
       const requestError = error as RequestError;
       if (requestError.name === 'CancelError') {
         // Only the body cap above cancels a check.
-        throw new CentagateUnavailableError('too_large', `CENTAGATE's reply was over ${MAX_REPLY_BYTES} bytes.`);
+        throw tooLarge();
       }
       const failure = failureOf(requestError);
       const message =
@@ -288,7 +290,7 @@ export class CentagateClient {
       throw new CentagateUnavailableError('http_status', `CENTAGATE answered HTTP ${statusCode}.`);
     }
     if (response.rawBody.length > MAX_REPLY_BYTES) {
-      throw new CentagateUnavailableError('too_large', `CENTAGATE's reply was over ${MAX_REPLY_BYTES} bytes.`);
+      throw tooLarge();
     }
     const reply = parseReplyBody(response.body);
     if (typeof reply === 'string') {

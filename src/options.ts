@@ -74,7 +74,6 @@ const DEFAULTS = {
 
 const OPTION_NAMES = Object.keys(DEFAULTS);
 const CACHE_OPTION_NAMES = Object.keys(DEFAULT_CACHE);
-const BREAKER_OPTION_NAMES = Object.keys(DEFAULT_BREAKER);
 
 function fail(message: string): never {
   throw new TypeError(`requireCentagateSession: ${message}`);
@@ -123,13 +122,19 @@ function nonNegativeNumber(name: string, value: unknown): number {
   return value;
 }
 
-function resolveCache(value: unknown): Required<CentagateCacheOptions> | false {
+/** An option that is `false` or an object of sub-options: checked, and merged over its defaults. */
+function resolveSection<T extends object>(name: string, value: unknown, defaults: Required<T>, example: string): Required<T> | false {
   if (value === false) return false;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    fail(`cache must be an object such as { ttlMs: 30000 } or false, got ${describe(value)}.`);
+    fail(`${name} must be an object such as ${example} or false, got ${describe(value)}.`);
   }
-  checkKnownKeys(value, CACHE_OPTION_NAMES, 'cache.');
-  const merged = { ...DEFAULT_CACHE, ...stripUndefined(value as CentagateCacheOptions) };
+  checkKnownKeys(value, Object.keys(defaults), `${name}.`);
+  return { ...defaults, ...stripUndefined(value as T) };
+}
+
+function resolveCache(value: unknown): Required<CentagateCacheOptions> | false {
+  const merged = resolveSection<CentagateCacheOptions>('cache', value, DEFAULT_CACHE, '{ ttlMs: 30000 }');
+  if (merged === false) return false;
   return Object.freeze({
     ttlMs: positiveNumber('cache.ttlMs', merged.ttlMs),
     negativeTtlMs: nonNegativeNumber('cache.negativeTtlMs', merged.negativeTtlMs),
@@ -140,12 +145,8 @@ function resolveCache(value: unknown): Required<CentagateCacheOptions> | false {
 }
 
 function resolveBreaker(value: unknown): Required<BreakerOptions> | false {
-  if (value === false) return false;
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    fail(`breaker must be an object such as { failures: 5, cooldownMs: 5000 } or false, got ${describe(value)}.`);
-  }
-  checkKnownKeys(value, BREAKER_OPTION_NAMES, 'breaker.');
-  const merged = { ...DEFAULT_BREAKER, ...stripUndefined(value as BreakerOptions) };
+  const merged = resolveSection<BreakerOptions>('breaker', value, DEFAULT_BREAKER, '{ failures: 5, cooldownMs: 5000 }');
+  if (merged === false) return false;
   return Object.freeze({
     failures: wholeNumber('breaker.failures', merged.failures, 1, 'consecutive failures'),
     cooldownMs: positiveNumber('breaker.cooldownMs', merged.cooldownMs),
